@@ -1,0 +1,32 @@
+// What the daemon service needs from a live cluster connection. The real
+// implementation wires TUN, routes, DNS, VNAT and the tunnel; the service
+// only sequences requests and publishes state.
+import type { ConnectParams, ConnectionInfo, InterceptParams, InterceptResult, RoutingPlan, VnatMapping } from '../protocol/rpc';
+
+export interface ActiveConnection {
+  info(): ConnectionInfo;
+  mappings(): VnatMapping[];
+  intercept(params: InterceptParams): Promise<InterceptResult>;
+  leave(workload: string, namespace?: string): Promise<void>;
+  interceptList(): InterceptResult['intercept'][];
+  /** Accepts fresh credentials after `credentials.expired`. */
+  updateCredentials(kubeconfig: string): void;
+  /** Reverts every change on the workstation; never throws. */
+  disconnect(): Promise<void>;
+}
+
+export interface ConnectionEvents {
+  /** The connection's info changed (tunnel reconnecting, relay moved, ...). */
+  changed(): void;
+  mappingsChanged(): void;
+  credentialsExpired(context: string): void;
+}
+
+export interface Connector {
+  connect(params: ConnectParams, events: ConnectionEvents, signal: AbortSignal): Promise<ActiveConnection>;
+  plan(params: ConnectParams): Promise<RoutingPlan>;
+  /** Removes the relay and agents; uses the live connection's cluster access when given. */
+  uninstall(params: ConnectParams | undefined, active: ActiveConnection | undefined): Promise<string[]>;
+  /** Repairs what a previous daemon left behind (journal replay). Returns what was reverted. */
+  repair(): Promise<string[]>;
+}

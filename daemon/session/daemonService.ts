@@ -1,0 +1,189 @@
+// The daemon's RPC surface: validates each request, sequences connect and
+// disconnect, and pushes every state change to all clients (no polling).
+import { ErrorCodes, ResponseError } from 'vscode-jsonrpc';
+import type { Logger, ScopedLogger } from '../log/logger';
+import {
+  Methods, Notifications, PROTOCOL_VERSION,
+  type ConnectParams, type ConnectionInfo, type DaemonStatus, type LogLevel, type VnatMapping,
+} from '../protocol/rpc';
+import type { ClientConnection, RpcServer } from '../server/rpcServer';
+import * as validate from '../server/validate';
+import type { ActiveConnection, Connector } from './connection';
+
+export const DAEMON_VERSION = '0.1.0';
+
+/** Coalesces bursts of mapping changes into at most a few notifications a second. */
+const VNAT_NOTIFY_INTERVAL_MS = 250;
+
+export class DaemonService {
+  private active: ActiveConnection | undefined;
+  private lastParams: ConnectParams | undefined;
+  private connecting: AbortController | undefined;
+  private info: ConnectionInfo = { state: 'disconnected', since: new Date().toISOString() };
+  private vnatTimer: NodeJS.Timeout | undefined;
+  private readonly log: ScopedLogger;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly connector: Connector,
+    private readonly ownerUid: number,
+    private readonly onQuit: () => void,
+    private readonly idleExitSeconds: number,
+  ) {
+    this.log = logger.scoped('service');
+  }
+
+  attach(server: RpcServer): { onConnection(c: ClientConnection): void; onDisconnect(c: ClientConnection): void } {
+    this.server = server;
+    return {
+      onConnection: (c) => { this.register(c); this.armIdleExit(); },
+      onDisconnect: (c) => { this.unsubscribe.get(c.id)?.(); this.unsubscribe.delete(c.id); this.armIdleExit(); },
+    };
+  }
+
+  private server: RpcServer | undefined;
+  private readonly unsubscribe = new Map<number, () => void>();
+
+  status(): DaemonStatus {
+    const connection = this.active ? this.active.info() : this.info;
+    return {
+      version: DAEMON_VERSION,
+      protocolVersion: PROTOCOL_VERSION,
+      pid: process.pid,
+      ownerUid: this.ownerUid,
+      connection,
+      intercepts: this.active?.interceptList() ?? [],
+      vnatMappingCount: this.active?.mappings().length ?? 0,
+    };
+  }
+
+  private register(c: ClientConnection): void {
+    const { rpc } = c;
+    rpc.onRequest(Methods.version, () => ({ version: DAEMON_VERSION, protocolVersion: PROTOCOL_VERSION, pid: process.pid }));
+    rpc.onRequest(Methods.status, () => this.status());
+    rpc.onRequest(Methods.connect, (p) => this.serial(() => this.connect(validate.connectParams(p))));
+    rpc.onRequest(Methods.plan, (p) => this.connector.plan(validate.connectParams(p)));
+    rpc.onRequest(Methods.disconnect, () => { this.connecting?.abort(); return this.serial(() => this.disconnect()); });
+    rpc.onRequest(Methods.vnatList, (): VnatMapping[] => this.active?.mappings() ?? []);
+    rpc.onRequest(Methods.intercept, (p) => this.serial(() => this.requireActive().intercept(validate.interceptParams(p))));
+    rpc.onRequest(Methods.leave, (p) => this.serial(async () => {
+      const o = validate.object(p, 'params');
+      const workload = validate.dns1123Label(o.workload, 'params.workload');
+      const namespace = o.namespace === undefined ? undefined : validate.dns1123Label(o.namespace, 'params.namespace');
+      await this.requireActive().leave(workload, namespace);
+      this.publishStatus();
+      return this.status();
+    }));
+    rpc.onRequest(Methods.uninstall, (p) => this.serial(async () => {
+      void p;
+      const removed = await this.connector.uninstall(this.lastParams, this.active);
+      return { removed };
+    }));
+    rpc.onRequest(Methods.quit, (p) => {
+      const cleanup = p && typeof p === 'object' ? validate.optionalBoolean((p as Record<string, unknown>).cleanup, 'params.cleanup') : undefined;
+      void this.serial(async () => {
+        await this.disconnect();
+        if (cleanup) await this.connector.repair();
+        this.onQuit();
+      });
+    });
+    rpc.onRequest(Methods.subscribeLogs, (p) => {
+      const level: LogLevel = validate.logLevel(p);
+      this.unsubscribe.get(c.id)?.();
+      this.unsubscribe.set(c.id, this.logger.subscribe((entry) => void rpc.sendNotification(Notifications.log, entry), level));
+    });
+    rpc.onRequest(Methods.updateCredentials, (p) => {
+      const o = validate.object(p, 'params');
+      this.requireActive().updateCredentials(validate.string(o.kubeconfig, 'params.kubeconfig', 1024 * 1024));
+    });
+  }
+
+  /** Connect, disconnect and intercepts run one at a time, in arrival order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(fn, fn);
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private requireActive(): ActiveConnection {
+    if (!this.active) throw new ResponseError(ErrorCodes.InvalidRequest, 'not connected: run "Telepresence: Connect" (or tpv connect) first');
+    return this.active;
+  }
+
+  private async connect(params: ConnectParams): Promise<DaemonStatus> {
+    if (this.active) {
+      const cur = this.active.info();
+      if (cur.context === params.context && cur.namespace === params.namespace) return this.status();
+      this.log.info(`switching from context ${cur.context}/${cur.namespace} to ${params.context}/${params.namespace}`);
+      await this.disconnect();
+    }
+    const abort = new AbortController();
+    this.connecting = abort;
+    this.setInfo({ state: 'connecting', context: params.context, namespace: params.namespace, since: new Date().toISOString() });
+    try {
+      this.active = await this.connector.connect(params, {
+        changed: () => this.publishStatus(),
+        mappingsChanged: () => this.scheduleVnatNotification(),
+        credentialsExpired: (context) => this.server?.forEachClient((cl) => void cl.rpc.sendNotification(Notifications.credentialsExpired, { context })),
+      }, abort.signal);
+      this.lastParams = params;
+      this.log.info(`connected to ${params.context} (namespace ${params.namespace})`);
+      this.publishStatus();
+      return this.status();
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.error(`connect failed: ${message}`);
+      this.setInfo({ state: 'disconnected', context: params.context, namespace: params.namespace, since: new Date().toISOString(), error: message });
+      throw new ResponseError(ErrorCodes.UnknownErrorCode, message);
+    } finally {
+      if (this.connecting === abort) this.connecting = undefined;
+      this.armIdleExit();
+    }
+  }
+
+  async disconnect(): Promise<DaemonStatus> {
+    const active = this.active;
+    if (!active) return this.status();
+    this.active = undefined;
+    this.setInfo({ ...active.info(), state: 'disconnecting', since: new Date().toISOString() });
+    await active.disconnect();
+    this.setInfo({ state: 'disconnected', since: new Date().toISOString() });
+    this.scheduleVnatNotification();
+    this.log.info('disconnected');
+    this.armIdleExit();
+    return this.status();
+  }
+
+  private setInfo(info: ConnectionInfo): void {
+    this.info = info;
+    this.publishStatus();
+  }
+
+  private publishStatus(): void {
+    const status = this.status();
+    this.server?.forEachClient((c) => void c.rpc.sendNotification(Notifications.statusChanged, status));
+  }
+
+  private scheduleVnatNotification(): void {
+    if (this.vnatTimer) return;
+    this.vnatTimer = setTimeout(() => {
+      this.vnatTimer = undefined;
+      const list = this.active?.mappings() ?? [];
+      this.server?.forEachClient((c) => void c.rpc.sendNotification(Notifications.vnatChanged, list));
+    }, VNAT_NOTIFY_INTERVAL_MS);
+  }
+
+  /** Exits after a quiet period with no connection and no client. */
+  private armIdleExit(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.idleExitSeconds <= 0 || this.active || this.connecting || (this.server?.clientCount ?? 0) > 0) return;
+    this.idleTimer = setTimeout(() => {
+      this.log.info(`idle for ${this.idleExitSeconds}s with no connection and no client: exiting`);
+      this.onQuit();
+    }, this.idleExitSeconds * 1000);
+    this.idleTimer.unref();
+  }
+}
