@@ -48,7 +48,7 @@ function harness(opts: { failConnect?: string; holdConnect?: boolean } = {}): Ha
   service.attach(fakeServer).onConnection(clientConn);
   serverSide.listen();
   const statuses: DaemonStatus[] = [];
-  client.onNotification(Notifications.statusChanged, (s) => statuses.push(s));
+  client.onNotification(Notifications.statusChanged, (s) => { statuses.push(s); });
   client.listen();
   return { client, calls, statuses, quit: () => quitCalled, events: () => events, release: () => release() };
 }
@@ -112,7 +112,7 @@ test('quit disconnects and then stops the daemon', async () => {
 test('credential expiry reaches clients as a notification', async () => {
   const h = harness();
   const seen: string[] = [];
-  h.client.onNotification(Notifications.credentialsExpired, (p) => seen.push(p.context));
+  h.client.onNotification(Notifications.credentialsExpired, (p) => { seen.push(p.context); });
   await h.client.sendRequest(Methods.connect, params('lab'));
   h.events()?.credentialsExpired('lab');
   await new Promise((r) => setTimeout(r, 20));
