@@ -1,0 +1,146 @@
+// Injecting the traffic agent into a workload's pod template, and taking it
+// out again exactly. Pure: takes objects, returns the objects to write.
+//
+// The Service's target port must land on the agent:
+// - a symbolic target port (`targetPort: http`) is moved to the agent the way
+//   Telepresence does it: the app container's port is renamed (`tm-http`)
+//   and the agent declares a port named `http`;
+// - a numeric target port is redirected by pointing the Service at the
+//   agent's port (recorded, and restored by `leave`).
+// The untouched original pod template is kept in an annotation so that
+// `leave`/`uninstall` restore it byte for byte.
+import type { V1Container, V1PodTemplateSpec, V1Service, V1ServicePort } from '@kubernetes/client-node';
+
+export const ORIGINAL_TEMPLATE_ANNOTATION = 'telepresence-vscode.dev/original-pod-template';
+export const AGENT_ANNOTATION = 'telepresence-vscode.dev/agent';
+export const ORIGINAL_TARGET_PORTS_ANNOTATION = 'telepresence-vscode.dev/original-target-ports';
+export const AGENT_CONTAINER = 'tpv-agent';
+export const AGENT_SCRIPT_DIR = '/opt/tpv-agent';
+export const AGENT_CONFIGMAP = 'tpv-agent';
+
+export interface AgentSettings {
+  image: string;
+  /** The agent's tunnel port (the daemon port-forwards to it). */
+  tunnelPort: number;
+  /** First port the agent listens on for intercepted traffic; one per intercepted service port. */
+  firstInterceptPort: number;
+  secretEnv: string;
+  secretName: string;
+}
+
+export interface ResolvedServicePort {
+  servicePort: V1ServicePort;
+  container: V1Container;
+  /** The port the app listens on inside the pod. */
+  containerPort: number;
+  /** The name when the service targets the port by name. */
+  targetName: string | undefined;
+}
+
+/** Finds the service port for `remote` (number or name) and the container behind it. */
+export function resolveServicePort(service: V1Service, template: V1PodTemplateSpec, remote: number | string): ResolvedServicePort {
+  const svcName = `${service.metadata?.namespace}/${service.metadata?.name}`;
+  const ports = service.spec?.ports ?? [];
+  const sp = ports.find((p) => (typeof remote === 'number' ? p.port === remote : p.name === remote));
+  if (!sp) {
+    const have = ports.map((p) => (p.name ? `${p.name} (${p.port})` : String(p.port))).join(', ') || 'none';
+    throw new Error(`service ${svcName} has no port ${remote}; its ports are: ${have}`);
+  }
+  const target = sp.targetPort ?? sp.port;
+  const containers = template.spec?.containers ?? [];
+  if (typeof target === 'string' && !/^\d+$/.test(target)) {
+    for (const c of containers) {
+      const cp = c.ports?.find((p) => p.name === target);
+      if (cp) return { servicePort: sp, container: c, containerPort: cp.containerPort, targetName: target };
+    }
+    throw new Error(`service ${svcName} targets port "${target}", but no container of the workload declares a port with that name`);
+  }
+  const num = Number(target);
+  const declared = containers.find((c) => c.ports?.some((p) => p.containerPort === num));
+  const container = declared ?? containers[0];
+  if (!container) throw new Error(`the workload behind ${svcName} has no containers`);
+  return { servicePort: sp, container, containerPort: num, targetName: undefined };
+}
+
+export interface Injection {
+  /** The pod template with the agent. */
+  template: V1PodTemplateSpec;
+  /** Annotations to set on the workload. */
+  annotations: Record<string, string>;
+  /** Service port changes for numeric targets (empty for symbolic ones). */
+  servicePatch: Array<{ index: number; targetPort: number }>;
+  /** Port the agent listens on for this intercept. */
+  agentPort: number;
+}
+
+/** The renamed app port, as Telepresence names it (port names have at most 15 characters). */
+export function renamedPortName(name: string): string {
+  return `tm-${name}`.slice(0, 15);
+}
+
+export function injectAgent(template: V1PodTemplateSpec, service: V1Service, resolved: ResolvedServicePort, s: AgentSettings): Injection {
+  const already = template.metadata?.annotations?.[AGENT_ANNOTATION] !== undefined || template.spec?.containers.some((c) => c.name === AGENT_CONTAINER);
+  if (already) throw new Error('the workload already carries a traffic agent; leave the existing intercept first (tpv leave)');
+  const original = JSON.stringify(template);
+  const next: V1PodTemplateSpec = JSON.parse(original);
+  const spec = next.spec!;
+  const agentPort = s.firstInterceptPort;
+  const portName = resolved.targetName;
+  if (portName) {
+    const app = spec.containers.find((c) => c.name === resolved.container.name)!;
+    for (const p of app.ports ?? []) if (p.name === portName) p.name = renamedPortName(portName);
+  }
+  const agent: V1Container = {
+    name: AGENT_CONTAINER,
+    image: s.image,
+    command: ['node', `${AGENT_SCRIPT_DIR}/relay.js`],
+    env: [
+      { name: 'TPV_RELAY_MODE', value: 'agent' },
+      { name: 'TPV_RELAY_PORT', value: String(s.tunnelPort) },
+      { name: 'TPV_AGENT_LISTEN', value: `${agentPort}:${resolved.containerPort}` },
+      { name: s.secretEnv, valueFrom: { secretKeyRef: { name: s.secretName, key: 'secret' } } },
+    ],
+    ports: [
+      { name: portName ?? `tpv-${agentPort}`.slice(0, 15), containerPort: agentPort },
+      { name: 'tpv-tunnel', containerPort: s.tunnelPort },
+    ],
+    volumeMounts: [{ name: 'tpv-agent-script', mountPath: AGENT_SCRIPT_DIR, readOnly: true }],
+    readinessProbe: { tcpSocket: { port: agentPort }, periodSeconds: 2 },
+  };
+  spec.containers = [...spec.containers, agent];
+  spec.volumes = [...(spec.volumes ?? []), { name: 'tpv-agent-script', configMap: { name: AGENT_CONFIGMAP } }];
+  next.metadata = { ...(next.metadata ?? {}), annotations: { ...(next.metadata?.annotations ?? {}), [AGENT_ANNOTATION]: String(agentPort) } };
+  const servicePatch: Injection['servicePatch'] = [];
+  if (!portName) {
+    const index = (service.spec?.ports ?? []).indexOf(resolved.servicePort);
+    servicePatch.push({ index, targetPort: agentPort });
+  }
+  return { template: next, annotations: { [ORIGINAL_TEMPLATE_ANNOTATION]: original }, servicePatch, agentPort };
+}
+
+/** The pod template to restore, from the workload's annotations; undefined when nothing was injected. */
+export function originalTemplate(workloadAnnotations: Record<string, string> | undefined): V1PodTemplateSpec | undefined {
+  const text = workloadAnnotations?.[ORIGINAL_TEMPLATE_ANNOTATION];
+  return text === undefined ? undefined : (JSON.parse(text) as V1PodTemplateSpec);
+}
+
+/** Service ports with numeric targets pointed at the agent, and the annotation that restores them. */
+export function redirectServicePorts(service: V1Service, patch: Injection['servicePatch']): { ports: V1ServicePort[]; annotation: string } {
+  const ports: V1ServicePort[] = JSON.parse(JSON.stringify(service.spec?.ports ?? []));
+  const saved: Record<string, number | string> = {};
+  for (const { index, targetPort } of patch) {
+    const p = ports[index]!;
+    saved[String(index)] = p.targetPort ?? p.port;
+    p.targetPort = targetPort;
+  }
+  return { ports, annotation: JSON.stringify(saved) };
+}
+
+export function restoreServicePorts(service: V1Service): V1ServicePort[] | undefined {
+  const text = service.metadata?.annotations?.[ORIGINAL_TARGET_PORTS_ANNOTATION];
+  if (text === undefined) return undefined;
+  const saved = JSON.parse(text) as Record<string, number | string>;
+  const ports: V1ServicePort[] = JSON.parse(JSON.stringify(service.spec?.ports ?? []));
+  for (const [i, target] of Object.entries(saved)) if (ports[Number(i)]) ports[Number(i)]!.targetPort = target;
+  return ports;
+}
