@@ -5,7 +5,7 @@
 // Levels: unit (pure, no privileges), integration (root + network namespaces,
 // skips with a printed reason when they are missing), e2e (code-server in Chromium).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,5 +49,6 @@ for (const level of levels) {
   if (r.status !== 0) failedRun = true;
   if (r.status !== 0 && count('fail') === 0) totals.fail += 1; // a crash is a failure even with no test counted
 }
+rmSync(tapDir, { recursive: true, force: true });
 console.log(`\n${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
 process.exit(failedRun || totals.fail > 0 ? 1 : 0);
