@@ -72,6 +72,13 @@ export function secretsMatch(given: string, expected: string): boolean {
   return timingSafeEqual(a, b) && expected.length > 0;
 }
 
+/** True when `given` equals any of `expected`; every candidate is compared, so timing says nothing about which. */
+export function secretMatchesAny(given: string, expected: readonly string[]): boolean {
+  let ok = false;
+  for (const e of expected) ok = secretsMatch(given, e) || ok;
+  return ok;
+}
+
 function isVersion(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536;
 }

@@ -17,7 +17,7 @@ import {
   decodeError, decodeJson, decodeOpen, decodeU32, encodeError, encodeHeader, encodeJson, encodeOpen, encodeU32,
   frameTypeName, type FrameTypeValue, type StreamKind,
 } from './frames';
-import { negotiateVersion, parseHelloAccept, parseHelloRequest, secretsMatch, type HelloAccept, type HelloRequest } from './handshake';
+import { negotiateVersion, parseHelloAccept, parseHelloRequest, secretMatchesAny, type HelloAccept, type HelloRequest } from './handshake';
 import { TunnelDatagrams } from './tunnelDatagrams';
 import { TunnelError, remoteCodeOf, toTunnelErrorCode, type RemoteErrorCode } from './tunnelErrors';
 import { TunnelStream, type StreamTarget } from './tunnelStream';
@@ -63,8 +63,8 @@ export interface ConnectOptions extends TunnelSessionOptions {
 }
 
 export interface AcceptOptions extends TunnelSessionOptions {
-  /** The session secret HELLO must carry. */
-  expectedSecret: string;
+  /** The session secret HELLO must carry, or a function returning every secret currently accepted. */
+  expectedSecret: string | (() => readonly string[]);
   /** What to answer (the negotiated version is filled in). */
   hello: Omit<HelloAccept, 'version'>;
   /** Default 10 s. */
@@ -595,7 +595,8 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
       }
       const hello = parseHelloRequest(decodeJson(payload, 'HELLO'));
       const opts = this.acceptOptions!;
-      if (!secretsMatch(hello.secret, opts.expectedSecret)) {
+      const expected = typeof opts.expectedSecret === 'string' ? [opts.expectedSecret] : opts.expectedSecret();
+      if (!secretMatchesAny(hello.secret, expected)) {
         this.rejectHello('EAUTH', 'the tunnel secret is wrong; the daemon must reconnect with the secret stored in the relay\'s Secret');
         return;
       }
