@@ -1,0 +1,134 @@
+// Relays queries for non-cluster names to the nameservers the workstation
+// used before we changed anything, and returns their reply byte for byte
+// (only the id is ours on the way out and the client's on the way back).
+// One socket per query, like glibc: the kernel picks a fresh random source
+// port each time, and the upstream id is random too, so off-path spoofing is
+// as hard as it is without us. With `socketMark` set every socket carries that
+// mark, which is how our own nftables redirect recognizes and skips them.
+import { randomBytes } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import * as net from 'node:net';
+import type { QueryTransport, UpstreamForward } from './dnsResolution';
+import { DNS_HEADER_BYTES, messageId, sameFirstQuestion, setMessageId } from './dnsMessages';
+import { markedTcpConnection, markedUdpSocket } from './markedSockets';
+import { addressBytes } from './reverseNames';
+
+export interface Nameserver {
+  address: string;
+  port: number;
+}
+
+export interface UpstreamForwarderOptions {
+  /** Tried in order, like the stub resolver does. */
+  nameservers: readonly Nameserver[];
+  /** SO_MARK for every upstream socket; leave undefined for plain sockets (tests, macOS). */
+  socketMark?: number;
+  /** How long one nameserver gets before the next is tried; default 1500 ms. */
+  attemptTimeoutMs?: number;
+}
+
+export class UpstreamError extends Error {}
+
+/** A forwarder for `DnsResolution`; throws UpstreamError when no nameserver answers. */
+export function createUpstreamForwarder(opts: UpstreamForwarderOptions): UpstreamForward {
+  const attemptMs = opts.attemptTimeoutMs ?? 1500;
+  return async (query: Buffer, transport: QueryTransport, signal: AbortSignal) => {
+    if (opts.nameservers.length === 0) throw new UpstreamError('no original nameserver is known to forward to');
+    const failures: string[] = [];
+    for (const ns of opts.nameservers) {
+      if (signal.aborted) break;
+      const attempt = AbortSignal.any([signal, AbortSignal.timeout(attemptMs)]);
+      try {
+        return transport === 'tcp'
+          ? await exchangeTcp(query, ns, opts.socketMark, attempt)
+          : await exchangeUdp(query, ns, opts.socketMark, attempt);
+      } catch (err) {
+        failures.push(`${ns.address}:${ns.port}: ${(err as Error).message}`);
+      }
+    }
+    throw new UpstreamError(`the original nameservers did not answer (${failures.join('; ') || 'cancelled'})`);
+  };
+}
+
+function freshId(): number {
+  const b = randomBytes(2);
+  return (b[0]! << 8) | b[1]!;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    const x = addressBytes(a), y = addressBytes(b);
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  } catch {
+    return false;
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? new Error('timed out') : new Error('cancelled');
+}
+
+async function exchangeUdp(query: Buffer, ns: Nameserver, mark: number | undefined, signal: AbortSignal): Promise<Buffer> {
+  const family = isIPv6(ns.address) ? 6 : 4;
+  const socket = mark === undefined ? dgram.createSocket(family === 6 ? 'udp6' : 'udp4') : await markedUdpSocket(family, mark);
+  const outgoing = Buffer.from(query);
+  const id = freshId();
+  setMessageId(outgoing, id);
+  const clientId = messageId(query);
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      if (signal.aborted) { reject(abortError(signal)); return; }
+      signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+      socket.on('error', reject);
+      socket.on('message', (msg, rinfo) => {
+        // Anything but the reply to this question from this server is ignored.
+        if (rinfo.port !== ns.port || !sameAddress(rinfo.address, ns.address)) return;
+        if (msg.length < DNS_HEADER_BYTES || messageId(msg) !== id || !sameFirstQuestion(msg, outgoing)) return;
+        setMessageId(msg, clientId);
+        resolve(msg);
+      });
+      socket.send(outgoing, ns.port, ns.address, (err) => { if (err) reject(err); });
+    });
+  } finally {
+    socket.close();
+  }
+}
+
+async function exchangeTcp(query: Buffer, ns: Nameserver, mark: number | undefined, signal: AbortSignal): Promise<Buffer> {
+  const family = isIPv6(ns.address) ? 6 : 4;
+  const socket = mark === undefined ? net.connect(ns.port, ns.address) : markedTcpConnection(family, mark, ns.address, ns.port);
+  const outgoing = Buffer.alloc(2 + query.length);
+  outgoing.writeUInt16BE(query.length, 0);
+  query.copy(outgoing, 2);
+  const id = freshId();
+  setMessageId(outgoing.subarray(2), id);
+  const clientId = messageId(query);
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      if (signal.aborted) { reject(abortError(signal)); return; }
+      signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+      let received = Buffer.alloc(0);
+      socket.on('error', reject);
+      socket.on('close', () => reject(new Error('connection closed before a reply')));
+      socket.on('data', (chunk) => {
+        received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+        while (received.length >= 2) {
+          const length = received.readUInt16BE(0);
+          if (received.length < 2 + length) return;
+          const msg = Buffer.from(received.subarray(2, 2 + length));
+          received = received.subarray(2 + length);
+          if (msg.length >= DNS_HEADER_BYTES && messageId(msg) === id && sameFirstQuestion(msg, outgoing.subarray(2))) {
+            setMessageId(msg, clientId);
+            resolve(msg);
+            return;
+          }
+        }
+      });
+      socket.write(outgoing);
+    });
+  } finally {
+    socket.destroy();
+  }
+}
