@@ -66,7 +66,7 @@ export interface SystemStackOptions<C> {
   idleTimeoutMs?: number;
   /** false: the main thread rewrites every TCP packet instead of the reader worker (for measurements). */
   fastPathInWorker?: boolean;
-  reader?: Pick<TunReaderOptions, 'slotCount' | 'slotSize' | 'flushEvery'>;
+  reader?: Pick<TunReaderOptions, 'ringSize'>;
 }
 
 export interface SystemStackStats extends TunReaderStats {
@@ -98,7 +98,9 @@ interface FamilyState {
 }
 
 async function listen(host: string): Promise<net.Server> {
-  const server = net.createServer({ noDelay: true });
+  // Half-open: a client that shuts down its sending side still reads the answer,
+  // so the flow handler must see 'end' without our side closing on its own.
+  const server = net.createServer({ noDelay: true, allowHalfOpen: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new Error(`cannot listen on ${host} for the TCP NAT (is the address on the TUN device yet?): ${e.message}`)));
     server.listen({ host, port: 0, backlog: 4096 }, resolve);
@@ -153,6 +155,7 @@ export class SystemStack<C = undefined> {
       fastPath: inWorker ? { v4: stack.table.v4, v6: stack.table.v6 } : null,
       onPackets: stack.onBatch,
       onFatal: (e) => opts.onFatal?.(e),
+      onHandlerError: (e) => opts.onError?.(new Error(`packet handling failed (a bug; the batch was skipped): ${e.stack ?? e.message}`)),
     });
     return stack;
   }
@@ -205,7 +208,7 @@ export class SystemStack<C = undefined> {
       return;
     }
     this.pending.add(key);
-    const syn = buf.slice(offset, offset + length); // the slot is reused once this batch returns
+    const syn = buf.slice(offset, offset + length); // the ring space is reused once this batch returns
     let verdict: TcpVerdict<C> | Promise<TcpVerdict<C>>;
     try {
       verdict = this.opts.admitTcp ? this.opts.admitTcp(original) : { action: 'accept', context: undefined as C };

@@ -1,49 +1,31 @@
-// Main-thread side of the TUN reader worker: shared slots, commands, stats,
-// and a stop that always returns.
+// Main-thread side of the TUN reader worker: the shared ring (single producer,
+// single consumer, one notification per idle period), commands, stats, and a
+// stop that always returns.
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { libc } from './libc';
+import { RingReader, initRing, type PacketBatch } from './packetRing';
 import { tunReaderWorkerScript } from './workerScript';
 import {
-  CONTROL_INT32S, CTL_COMMAND_SEQ, CTL_SLOT_STATE, CTL_STOP, MAX_SLOTS, STAT_BATCHES, STAT_COUNT, STAT_DROPPED_NO_SLOT,
-  STAT_FAST_DROPPED, STAT_FAST_FORWARDED, STAT_POLL_WAITS, STAT_READ_BYTES, STAT_READ_PACKETS, STAT_TO_MAIN, STAT_WRITE_ERRORS,
+  CONTROL_INT32S, CTL_COMMAND_SEQ, CTL_STOP, STAT_COUNT, STAT_DROPPED_RING_FULL,
+  STAT_FAST_DROPPED, STAT_FAST_FORWARDED, STAT_NOTIFICATIONS, STAT_POLL_WAITS, STAT_READ_BYTES, STAT_READ_PACKETS, STAT_TO_MAIN, STAT_WRITE_ERRORS,
   type FastPathFamily, type TunWorkerCommand, type TunWorkerData, type TunWorkerMessage,
 } from './tunWorkerProtocol';
 
 export type { FastPathFamily, TunWorkerCommand } from './tunWorkerProtocol';
 
-/** Packets handed over in one message. Views are valid only during the `onPackets` call. */
-export interface PacketBatch {
-  /** The whole shared slot area; records lie in [start, end). */
-  bytes: Uint8Array;
-  start: number;
-  end: number;
-  count: number;
-}
-
-/** Calls `fn(buf, offset, length)` for every packet of the batch, allocating nothing. */
-export function forEachPacket(batch: PacketBatch, fn: (buf: Uint8Array, offset: number, length: number) => void): void {
-  const { bytes } = batch;
-  let pos = batch.start;
-  for (let i = 0; i < batch.count && pos + 4 <= batch.end; i++) {
-    const len = bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16) | (bytes[pos + 3]! << 24);
-    fn(bytes, pos + 4, len);
-    pos += 4 + ((len + 3) & ~3);
-  }
-}
+export { forEachPacket, type PacketBatch } from './packetRing';
 
 export interface TunReaderOptions {
   /** TCP NAT addresses per family; the worker then forwards known TCP flows itself. null: everything comes to onPackets. */
   fastPath?: { v4: FastPathFamily | null; v6: FastPathFamily | null } | null;
-  /** Runs synchronously for each batch; the slot is reused as soon as it returns. */
+  /** Runs synchronously for each batch; its bytes are reused as soon as it returns. */
   onPackets(batch: PacketBatch): void;
   /** The worker died (device gone, koffi failure). */
   onFatal?(err: Error): void;
-  /** Hand-off slots (default 8) ... */
-  slotCount?: number;
-  /** ... of this many bytes each (default 512 KiB, at least one maximum packet). */
-  slotSize?: number;
-  /** Hand over a partial slot after this many further reads (default 32): bounds the latency of a SYN under load. */
-  flushEvery?: number;
+  /** onPackets threw (a bug): the rest of that batch is skipped. */
+  onHandlerError?(err: Error): void;
+  /** Bytes of the hand-off ring (default 4 MiB, at least two maximum packets); when full, packets for the main thread are dropped. */
+  ringSize?: number;
 }
 
 export interface TunReaderStats {
@@ -52,34 +34,33 @@ export interface TunReaderStats {
   fastForwarded: number;
   fastDropped: number;
   toMain: number;
-  droppedNoSlot: number;
+  droppedRingFull: number;
   workerWriteErrors: number;
   pollWaits: number;
-  batches: number;
+  notifications: number;
 }
 
 export class TunReader {
   private readonly worker: Worker;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_INT32S * 4));
   private readonly statsView = new Float64Array(new SharedArrayBuffer(STAT_COUNT * 8));
-  private readonly slotBytes: Uint8Array;
-  private readonly slotSize: number;
+  private readonly ring: SharedArrayBuffer;
+  private readonly ringReader: RingReader;
   private readonly commandPort;
   private readonly exited: Promise<void>;
   private readonly one = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
   private stopping = false;
 
   constructor(fd: number, private readonly wakeFd: number, mtu: number, private readonly opts: TunReaderOptions) {
-    const slotCount = opts.slotCount ?? 8;
-    if (slotCount < 1 || slotCount > MAX_SLOTS) throw new Error(`slotCount must be 1..${MAX_SLOTS}`);
-    this.slotSize = Math.max(opts.slotSize ?? 512 * 1024, ((mtu + 8 + 3) & ~3));
-    this.slotBytes = new Uint8Array(new SharedArrayBuffer(slotCount * this.slotSize));
+    const ringSize = Math.max(opts.ringSize ?? 4 * 1024 * 1024, 2 * ((mtu + 8 + 3) & ~3)) & ~3;
+    this.ring = new SharedArrayBuffer(ringSize);
+    this.ringReader = new RingReader(this.ring, this.control);
+    initRing(this.control);
     const channel = new MessageChannel();
     this.commandPort = channel.port1;
     const data: TunWorkerData = {
       fd, wakeFd, control: this.control.buffer as SharedArrayBuffer, stats: this.statsView.buffer as SharedArrayBuffer,
-      slots: this.slotBytes.buffer as SharedArrayBuffer, slotSize: this.slotSize, slotCount, maxPacket: mtu,
-      flushEvery: opts.flushEvery ?? 32, fastPath: opts.fastPath ?? null, commands: channel.port2,
+      ring: this.ring, maxPacket: mtu, fastPath: opts.fastPath ?? null, commands: channel.port2,
     };
     this.worker = new Worker(tunReaderWorkerScript(), { workerData: data, transferList: [channel.port2], name: 'tun-reader' });
     this.worker.on('message', (m: TunWorkerMessage) => this.onMessage(m));
@@ -92,13 +73,18 @@ export class TunReader {
       if (!this.stopping) this.opts.onFatal?.(new Error(m.message));
       return;
     }
-    const start = m.slot * this.slotSize;
-    try {
-      this.opts.onPackets({ bytes: this.slotBytes, start, end: start + m.bytes, count: m.count });
-    } finally {
-      Atomics.store(this.control, CTL_SLOT_STATE + m.slot, 0);
-    }
+    if (this.stopping) return;
+    this.ringReader.drain(this.deliver);
   }
+
+  private readonly deliver = (batch: PacketBatch): void => {
+    try {
+      this.opts.onPackets(batch);
+    } catch (e) {
+      // A bug in a packet handler must not stop the data path; it is reported, the batch is skipped.
+      this.opts.onHandlerError?.(e as Error);
+    }
+  };
 
   /** Delivered before any packet the worker reads after this call returns. */
   command(cmd: TunWorkerCommand): void {
@@ -116,8 +102,8 @@ export class TunReader {
     const s = this.statsView;
     return {
       readPackets: s[STAT_READ_PACKETS]!, readBytes: s[STAT_READ_BYTES]!, fastForwarded: s[STAT_FAST_FORWARDED]!,
-      fastDropped: s[STAT_FAST_DROPPED]!, toMain: s[STAT_TO_MAIN]!, droppedNoSlot: s[STAT_DROPPED_NO_SLOT]!,
-      workerWriteErrors: s[STAT_WRITE_ERRORS]!, pollWaits: s[STAT_POLL_WAITS]!, batches: s[STAT_BATCHES]!,
+      fastDropped: s[STAT_FAST_DROPPED]!, toMain: s[STAT_TO_MAIN]!, droppedRingFull: s[STAT_DROPPED_RING_FULL]!,
+      workerWriteErrors: s[STAT_WRITE_ERRORS]!, pollWaits: s[STAT_POLL_WAITS]!, notifications: s[STAT_NOTIFICATIONS]!,
     };
   }
 

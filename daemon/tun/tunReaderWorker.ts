@@ -2,7 +2,8 @@
 // preallocated buffer and, for TCP flows the NAT already knows, rewrites them
 // and writes them straight back into the TUN: TCP data never crosses threads.
 // Everything else (connection-opening SYNs, UDP, ICMP...) is copied into a
-// shared slot and handed to the main thread many packets per message.
+// shared ring; the main thread is sent one message when it is idle and then
+// drains everything published so far, so a burst becomes one batch.
 //
 // It sleeps in poll(2) on the TUN and an eventfd only when the TUN is empty;
 // the main thread writes the eventfd to deliver commands or to stop it (a
@@ -11,9 +12,10 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { NatTable } from '../stack/natTable';
 import { NAT_DROP, NAT_FORWARD, translateTcpPacket } from '../stack/tcpNatRewrite';
 import { EAGAIN, EINTR, POLLIN, libc } from './libc';
+import { PUSH_DROPPED, PUSH_NOTIFY, RingWriter } from './packetRing';
 import {
-  CTL_COMMAND_SEQ, CTL_SLOT_STATE, CTL_STOP, STAT_BATCHES, STAT_DROPPED_NO_SLOT, STAT_FAST_DROPPED, STAT_FAST_FORWARDED,
-  STAT_POLL_WAITS, STAT_READ_BYTES, STAT_READ_PACKETS, STAT_TO_MAIN, STAT_WRITE_ERRORS,
+  CTL_COMMAND_SEQ, CTL_STOP, STAT_DROPPED_RING_FULL, STAT_FAST_DROPPED, STAT_FAST_FORWARDED,
+  STAT_NOTIFICATIONS, STAT_POLL_WAITS, STAT_READ_BYTES, STAT_READ_PACKETS, STAT_TO_MAIN, STAT_WRITE_ERRORS,
   type TunWorkerCommand, type TunWorkerData, type TunWorkerMessage,
 } from './tunWorkerProtocol';
 
@@ -21,8 +23,7 @@ function run(data: TunWorkerData): void {
   const c = libc();
   const ctl = new Int32Array(data.control);
   const stats = new Float64Array(data.stats);
-  const slotBytes = new Uint8Array(data.slots);
-  const slotWords = new DataView(data.slots);
+  const ring = new RingWriter(data.ring, ctl);
   const table = data.fastPath ? new NatTable(data.fastPath.v4, data.fastPath.v6) : null;
   const buf = new Uint8Array(Math.max(data.maxPacket, 65535) + 4);
   const pollFds = new Uint8Array(16); // struct pollfd[2] { int fd; short events; short revents; }
@@ -43,34 +44,16 @@ function run(data: TunWorkerData): void {
     }
   };
 
-  // The slot being filled for the main thread: -1 when none.
-  let slot = -1, slotPos = 0, slotCount = 0, sinceFirst = 0, nextSlot = 0;
-  const flush = () => {
-    if (slot < 0) return;
-    Atomics.store(ctl, CTL_SLOT_STATE + slot, 1);
-    post({ type: 'batch', slot, count: slotCount, bytes: slotPos - slot * data.slotSize });
-    stats[STAT_BATCHES]!++;
-    slot = -1;
-  };
   const toMain = (n: number) => {
-    const need = 4 + ((n + 3) & ~3);
-    if (slot >= 0 && slotPos + need > (slot + 1) * data.slotSize) flush();
-    if (slot < 0) {
-      // Back-pressure: when the main thread still holds every slot, the packet is
-      // dropped like a full device queue would, instead of queueing without bound.
-      for (let i = 0; i < data.slotCount && slot < 0; i++) {
-        const s = (nextSlot + i) % data.slotCount;
-        if (Atomics.load(ctl, CTL_SLOT_STATE + s) === 0) slot = s;
-      }
-      if (slot < 0) { stats[STAT_DROPPED_NO_SLOT]!++; return; }
-      nextSlot = (slot + 1) % data.slotCount;
-      slotPos = slot * data.slotSize; slotCount = 0; sinceFirst = 0;
-    }
-    slotWords.setUint32(slotPos, n, true);
-    slotBytes.set(buf.subarray(0, n), slotPos + 4);
-    slotPos += need;
-    slotCount++;
+    const pushed = ring.push(buf, n);
+    // Back-pressure: when the main thread has not consumed enough, the packet is
+    // dropped like a full device queue would, instead of queueing without bound.
+    if (pushed === PUSH_DROPPED) { stats[STAT_DROPPED_RING_FULL]!++; return; }
     stats[STAT_TO_MAIN]!++;
+    if (pushed === PUSH_NOTIFY) {
+      stats[STAT_NOTIFICATIONS]!++;
+      post({ type: 'packets' });
+    }
   };
 
   for (;;) {
@@ -89,8 +72,6 @@ function run(data: TunWorkerData): void {
       } else {
         toMain(n);
       }
-      // Under sustained load the TUN is never empty: hand over partial slots anyway.
-      if (slot >= 0 && ++sinceFirst >= data.flushEvery) flush();
       continue;
     }
     const err = n < 0 ? c.errno() : 0;
@@ -99,11 +80,9 @@ function run(data: TunWorkerData): void {
       post({ type: 'fatal', message: `reading the TUN device failed: ${n === 0 ? 'end of file' : c.strerror(err)}` });
       break;
     }
-    flush();
     stats[STAT_POLL_WAITS]!++;
     if (c.poll(pollFds, 2, -1) > 0 && (pollView.getInt16(14, true) & POLLIN)) c.read(data.wakeFd, eventfdValue, 8);
   }
-  flush();
 }
 
 try {

@@ -1,5 +1,5 @@
 // What the main thread and the TUN reader worker share: the layout of the
-// control block and of the hand-off slots, and the messages in each direction.
+// control block and of the packet ring, and the messages in each direction.
 // Types and constants only, so both bundles can import it.
 import type { MessagePort } from 'node:worker_threads';
 
@@ -7,22 +7,23 @@ import type { MessagePort } from 'node:worker_threads';
 export const CTL_STOP = 0;
 /** Bumped by the main thread after posting a command, so a busy worker notices without a syscall. */
 export const CTL_COMMAND_SEQ = 1;
-/** Slot states start here: 0 = free (worker may fill), 1 = handed to the main thread. */
-export const CTL_SLOT_STATE = 8;
-export const MAX_SLOTS = 56;
-export const CONTROL_INT32S = CTL_SLOT_STATE + MAX_SLOTS;
+/** Bytes of the ring published by the worker and not yet consumed by the main thread. */
+export const CTL_RING_USED = 2;
+/** 1 while the main thread has drained the ring and waits for a message; the worker clears it when it posts one. */
+export const CTL_NOTIFY_ARMED = 3;
+export const CONTROL_INT32S = 8;
 
 /** Float64 counters (a second SharedArrayBuffer); written by the worker only. */
 export const STAT_READ_PACKETS = 0;
 export const STAT_READ_BYTES = 1;
 export const STAT_FAST_FORWARDED = 2;
 export const STAT_TO_MAIN = 3;
-/** Packets for the main thread dropped because every slot was still busy (back-pressure). */
-export const STAT_DROPPED_NO_SLOT = 4;
+/** Packets for the main thread dropped because the ring was full (back-pressure). */
+export const STAT_DROPPED_RING_FULL = 4;
 export const STAT_FAST_DROPPED = 5;
 export const STAT_WRITE_ERRORS = 6;
 export const STAT_POLL_WAITS = 7;
-export const STAT_BATCHES = 8;
+export const STAT_NOTIFICATIONS = 8;
 export const STAT_COUNT = 9;
 
 /** Per family: where the TCP NAT's kernel side lives (bytes of addresses). */
@@ -37,13 +38,9 @@ export interface TunWorkerData {
   wakeFd: number;
   control: SharedArrayBuffer;
   stats: SharedArrayBuffer;
-  slots: SharedArrayBuffer;
-  slotSize: number;
-  slotCount: number;
+  ring: SharedArrayBuffer;
   /** Largest packet the device can hand us (its MTU). */
   maxPacket: number;
-  /** Packets read while a slot is partly filled before it is handed over anyway (latency bound). */
-  flushEvery: number;
   /** null: every packet goes to the main thread (plain device reader). */
   fastPath: { v4: FastPathFamily | null; v6: FastPathFamily | null } | null;
   commands: MessagePort;
@@ -54,7 +51,7 @@ export type TunWorkerCommand =
   | { type: 'nat-insert'; natPort: number; client: Uint8Array; clientPort: number; original: Uint8Array; originalPort: number }
   | { type: 'nat-remove'; natPort: number };
 
-/** Worker -> main thread. A slot's records are [u32 little-endian length][packet][pad to 4]. */
+/** Worker -> main thread: "the ring has packets" (at most one outstanding), or the end. */
 export type TunWorkerMessage =
-  | { type: 'batch'; slot: number; count: number; bytes: number }
+  | { type: 'packets' }
   | { type: 'fatal'; message: string };

@@ -15,6 +15,7 @@ const script = (name: string) => join(root, 'test', 'integration', 'tun', name);
 export class Harness {
   private readonly waiters: Array<{ match: (e: HarnessEvent) => boolean; resolve: (e: HarnessEvent) => void }> = [];
   readonly events: HarnessEvent[] = [];
+  ready: Extract<HarnessEvent, { event: 'ready' }> | undefined;
   stderr = '';
 
   constructor(readonly child: ChildProcess) {
@@ -44,7 +45,7 @@ export class Harness {
 
 export async function startHarness(ns: string, cfg: HarnessConfig): Promise<Harness> {
   const h = new Harness(nsSpawn(ns, process.execPath, ['--import', 'tsx', script('stackHarness.ts'), JSON.stringify(cfg)], { cwd: root }));
-  await h.next('ready', 30000);
+  h.ready = await h.next('ready', 30000);
   return h;
 }
 
