@@ -42,6 +42,8 @@ export interface TunnelSessionOptions {
   udpIdleMs?: number;
   /** Streams the peer may open or have open at once. Default 8192. */
   maxStreams?: number;
+  /** DATA waits for 'drain' once the transport holds this much. Default 256 KiB. */
+  transportBacklogLimit?: number;
   /** Datagrams are dropped while the transport holds more than this. Default 1 MiB. */
   datagramBacklogLimit?: number;
   /**
@@ -188,6 +190,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
       udpIdleMs: options.udpIdleMs ?? 60_000,
       maxStreams: options.maxStreams ?? 8192,
       datagramBacklogLimit: options.datagramBacklogLimit ?? 1024 * 1024,
+      transportBacklogLimit: options.transportBacklogLimit ?? 256 * 1024,
       handleOpen: options.handleOpen,
       handleDns: options.handleDns,
     };
@@ -407,7 +410,9 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     }
     let ok = this.transport.write(header);
     if (payload) ok = this.transport.write(payload);
-    if (!ok) this.blocked = true;
+    // Sockets report "full" at 16 KiB, less than one DATA frame; letting a few
+    // frames queue makes each writev larger. 'drain' still follows any false.
+    if (!ok && this.transport.writableLength >= this.opts.transportBacklogLimit) this.blocked = true;
   }
 
   private onFrame(type: FrameTypeValue, id: number, payload: Buffer): void {
