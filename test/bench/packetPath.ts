@@ -55,18 +55,29 @@ export async function benchPacketPath(opts: PacketPathBenchOptions = {}): Promis
       if (r.error || r.bytes !== bytes) throw new Error(`benchmark run to ${host}:${port} lost data: ${JSON.stringify(r)}`);
       return r.gbitPerSecond;
     };
+    /** Runs and also returns how busy the harness's main thread was meanwhile (0..1). */
+    const runWithLoad = async (host: string, port: number) => {
+      harness.send('mark');
+      const gbit = await run(host, port);
+      harness.send('stats');
+      const { stats } = await harness.next('stats');
+      return { gbit, busy: stats.mainThreadBusy ?? NaN, stats };
+    };
     const direct: number[] = [];
     const proxied: number[] = [];
     const viaStack: number[] = [];
+    const proxiedBusy: number[] = [];
+    const viaStackBusy: number[] = [];
     for (let i = 0; i < runs; i++) {
       direct.push(await run('127.0.0.1', sink.first.port));
-      proxied.push(await run('127.0.0.1', loopbackProxyPort));
-      viaStack.push(await run('10.140.0.5', 80));
-      log(`run ${i + 1}: loopback ${direct[i]!.toFixed(2)}, loopback proxy ${proxied[i]!.toFixed(2)}, TUN + system stack ${viaStack[i]!.toFixed(2)} Gbit/s`);
+      const p = await runWithLoad('127.0.0.1', loopbackProxyPort);
+      proxied.push(p.gbit); proxiedBusy.push(p.busy);
+      const s = await runWithLoad('10.140.0.5', 80);
+      viaStack.push(s.gbit); viaStackBusy.push(s.busy);
+      log(`run ${i + 1}: loopback ${direct[i]!.toFixed(2)}, loopback proxy ${p.gbit.toFixed(2)} (main thread ${(p.busy * 100).toFixed(0)}% busy), `
+        + `TUN + system stack ${s.gbit.toFixed(2)} Gbit/s (main thread ${(s.busy * 100).toFixed(0)}% busy)`);
+      if (i === runs - 1) log(`stack stats: ${JSON.stringify(s.stats)}`);
     }
-    harness.send('stats');
-    const { stats } = await harness.next('stats');
-    log(`stack stats: ${JSON.stringify(stats)}`);
     harness.send('close');
     await harness.next('closed');
     sink.child.kill();
@@ -75,6 +86,11 @@ export async function benchPacketPath(opts: PacketPathBenchOptions = {}): Promis
     return [
       { name: `${what} vs direct loopback`, baseline: median(direct), measured, ratio: measured / median(direct), unit: 'Gbit/s' },
       { name: `${what} vs the same userspace proxy on loopback`, baseline: median(proxied), measured, ratio: measured / median(proxied), unit: 'Gbit/s' },
+      {
+        name: `${what}: main-thread busy share per Gbit/s vs the same userspace proxy on loopback`,
+        baseline: median(proxiedBusy.map((b, i) => b / proxied[i]!)), measured: median(viaStackBusy.map((b, i) => b / viaStack[i]!)),
+        ratio: median(viaStackBusy.map((b, i) => b / viaStack[i]!)) / median(proxiedBusy.map((b, i) => b / proxied[i]!)), unit: 'event-loop utilization per Gbit/s',
+      },
     ];
   } finally {
     deleteNetns(ns);

@@ -40,7 +40,7 @@ export class Harness {
     });
   }
 
-  send(line: 'stats' | 'close'): void { this.child.stdin!.write(`${line}\n`); }
+  send(line: 'mark' | 'stats' | 'close'): void { this.child.stdin!.write(`${line}\n`); }
 }
 
 export async function startHarness(ns: string, cfg: HarnessConfig): Promise<Harness> {

@@ -1,7 +1,7 @@
 // Runs a SystemStack inside a network namespace for the TUN integration tests
 // and the packet-path benchmark (a test process cannot enter a namespace, so
 // it starts this script with `ip netns exec`). Configuration comes as one JSON
-// argument; events go to stdout as JSON lines; "stats" / "close" on stdin.
+// argument; events go to stdout as JSON lines; "mark" / "stats" / "close" on stdin.
 //
 // Flows: destination port 81 is refused, 82 is answered "unreachable", every
 // other port is echoed, or piped to 127.0.0.1:<pipeToPort> when one is given.
@@ -82,8 +82,11 @@ async function main(): Promise<void> {
   const loopbackProxyPort = cfg.pipeToPort ? await loopbackProxy(cfg.pipeToPort) : undefined;
   emit({ event: 'ready', device: device.name, listenPorts: stack.listenPorts, loopbackProxyPort });
 
+  // Event-loop utilization since the last "mark": how busy the main thread was (the daemon's scarce resource).
+  let mark = performance.eventLoopUtilization();
   createInterface({ input: process.stdin }).on('line', (line) => {
-    if (line === 'stats') emit({ event: 'stats', stats: { ...stack.stats() } });
+    if (line === 'mark') mark = performance.eventLoopUtilization();
+    if (line === 'stats') emit({ event: 'stats', stats: { ...stack.stats(), mainThreadBusy: performance.eventLoopUtilization(mark).utilization } });
     if (line === 'close') void stack.close().then(() => { emit({ event: 'closed' }); process.exit(0); });
   });
 }
