@@ -56,8 +56,12 @@ if (existsSync(koffiSrc)) {
   mkdirSync(join(dest, '@koromix'), { recursive: true });
   cpSync(koffiSrc, join(dest, 'koffi'), {
     recursive: true,
-    // Sources, headers and docs are only for building koffi from scratch.
-    filter: (p) => !/^[\\/](doc|vendor|src[\\/]koffi[\\/]src|src[\\/]koffi[\\/]CMakeLists\.txt)([\\/]|$)/.test(p.slice(koffiSrc.length)),
+    // Docs, vendored headers and C++ sources only matter when building koffi
+    // from scratch; its runtime .cjs files (src/koffi/src/static.cjs) must stay.
+    filter: (p) => {
+      const rel = p.slice(koffiSrc.length);
+      return !/^[\\/](doc|vendor)([\\/]|$)/.test(rel) && !/\.(cc|hh|c|h|inc|S|asm)$|CMakeLists\.txt$/.test(rel);
+    },
   });
   const prebuilt = join(root, 'node_modules/@koromix');
   if (existsSync(prebuilt)) {
