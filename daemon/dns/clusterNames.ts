@@ -20,6 +20,11 @@
 //   typed, which then takes the single-label path above. Answering it from
 //   the cluster instead would shadow real corporate hosts that share a name
 //   with a cluster service.
+// - `echo.default.svc.cluster.local.corp.example`: glibc appends the search
+//   list even to a fully qualified cluster name when the name had no record of
+//   the asked type (an AAAA query for an IPv4-only service). Such a name cannot
+//   exist anywhere, so it is answered NXDOMAIN here instead of telling the
+//   corporate DNS which cluster services the user looks up.
 // - everything else → the original resolver, relayed unchanged.
 
 export interface NameContext {
@@ -38,6 +43,8 @@ export type NameRoute =
   | { kind: 'cluster'; clusterName: string }
   /** Ask the cluster for `clusterName`; on NXDOMAIN relay the original resolver's answer. */
   | { kind: 'clusterFirst'; clusterName: string }
+  /** A cluster name with a workstation search domain appended: NXDOMAIN, asked of no one. */
+  | { kind: 'nxdomain' }
   | { kind: 'forward' };
 
 const FORWARD: NameRoute = { kind: 'forward' };
@@ -55,7 +62,10 @@ export function routeName(queryName: string, ctx: NameContext): NameRoute {
   if (name === domain || name.endsWith(`.${domain}`)) return { kind: 'cluster', clusterName: name };
 
   for (const search of ctx.searchDomains) {
-    if (search && name.endsWith(`.${search}`)) return FORWARD;
+    if (!search || !name.endsWith(`.${search}`)) continue;
+    const typed = name.slice(0, -(search.length + 1));
+    if (typed === domain || typed.endsWith(`.${domain}`)) return { kind: 'nxdomain' };
+    return FORWARD;
   }
 
   const labels = name.split('.');

@@ -32,6 +32,8 @@ export interface DnsResolutionOptions {
   searchDomains?: readonly string[];
   clusterResolver: ClusterResolver;
   forward: UpstreamForward;
+  /** Recognizes our forwarder's own queries coming back to us (a redirect loop): answered SERVFAIL, never forwarded again. */
+  isOwnQuery?: (query: Uint8Array) => boolean;
   /** The VNAT allocator: virtual IP for a real IP in a VNAT subnet, else undefined. */
   toVirtual: (realIp: string) => string | undefined;
   /** Reverse of `toVirtual`, for PTR of virtual IPs we did not hand out through DNS. */
@@ -56,6 +58,7 @@ export interface ResolutionStats {
   forwarded: number;
   malformed: number;
   servfail: number;
+  loops: number;
 }
 
 type PtrTarget = { kind: 'virtual'; address: string } | { kind: 'cluster' } | { kind: 'none' };
@@ -73,7 +76,7 @@ export class DnsResolution {
   private readonly clusterSubnets: Subnet[];
   /** virtual IP → the cluster name whose answer produced it (for PTR). */
   private readonly virtualNames = new Map<string, string>();
-  readonly stats: ResolutionStats = { queries: 0, cluster: 0, forwarded: 0, malformed: 0, servfail: 0 };
+  readonly stats: ResolutionStats = { queries: 0, cluster: 0, forwarded: 0, malformed: 0, servfail: 0, loops: 0 };
 
   constructor(private readonly opts: DnsResolutionOptions) {
     this.clusterDomain = parseClusterDomain(opts.clusterDomain ?? 'cluster.local');
@@ -111,6 +114,7 @@ export class DnsResolution {
       return undefined;
     }
     if (opcodeOf(query) !== 0) return errorReply(query, Rcode.NOTIMP);
+    if (this.opts.isOwnQuery?.(query)) { this.stats.loops++; return errorReply(query, Rcode.SERVFAIL); }
     if (questionCount(query) !== 1) { this.stats.malformed++; return errorReply(query, Rcode.FORMERR); }
     let decoded: DecodedPacket;
     try {
@@ -141,6 +145,7 @@ export class DnsResolution {
     const route = routeName(question.name, this.nameContext());
     switch (route.kind) {
       case 'forward': return this.forward(query, transport);
+      case 'nxdomain': return this.reply(decoded, question, [], Rcode.NXDOMAIN, transport);
       case 'cluster': return this.fromCluster(query, decoded, question, route.clusterName, false, transport);
       case 'clusterFirst': return this.fromCluster(query, decoded, question, route.clusterName, true, transport);
     }

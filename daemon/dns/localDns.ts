@@ -60,13 +60,15 @@ export async function startLocalDns(opts: LocalDnsOptions): Promise<LocalDns> {
   const port = opts.listen.port ?? 53;
   // Never forward to ourselves: that would loop until the deadline.
   const upstream = opts.originalNameservers.filter((ns) => !(sameIp(ns.address, opts.listen.address) && ns.port === port));
+  const upstreamForwarder = createUpstreamForwarder({ nameservers: upstream, socketMark: opts.socketMark });
   const resolution = new DnsResolution({
     clusterDomain: opts.clusterDomain,
     namespace: opts.namespace,
     namespaces: opts.namespaces,
     searchDomains: opts.searchDomains,
     clusterResolver: opts.clusterResolver,
-    forward: createUpstreamForwarder({ nameservers: upstream, socketMark: opts.socketMark }),
+    forward: upstreamForwarder.forward,
+    isOwnQuery: upstreamForwarder.isOwnQuery,
     toVirtual: opts.toVirtual,
     toReal: opts.toReal,
     onMapping: opts.onMapping,

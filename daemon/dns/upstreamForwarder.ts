@@ -30,10 +30,27 @@ export interface UpstreamForwarderOptions {
 
 export class UpstreamError extends Error {}
 
-/** A forwarder for `DnsResolution`; throws UpstreamError when no nameserver answers. */
-export function createUpstreamForwarder(opts: UpstreamForwarderOptions): UpstreamForward {
+export interface UpstreamForwarder {
+  /** For `DnsResolution`; throws UpstreamError when no nameserver answers. */
+  forward: UpstreamForward;
+  /**
+   * True for a query this forwarder itself has in flight (same random id and
+   * question): it came back to our own server, i.e. a redirect loop. The
+   * server answers it SERVFAIL at once instead of forwarding it again.
+   */
+  isOwnQuery(query: Uint8Array): boolean;
+}
+
+export function createUpstreamForwarder(opts: UpstreamForwarderOptions): UpstreamForwarder {
   const attemptMs = opts.attemptTimeoutMs ?? 1500;
-  return async (query: Buffer, transport: QueryTransport, signal: AbortSignal) => {
+  /** upstream id → the query as sent, while it is in flight. */
+  const outstanding = new Map<number, Buffer>();
+  const isOwnQuery = (query: Uint8Array): boolean => {
+    if (query.length < DNS_HEADER_BYTES) return false;
+    const sent = outstanding.get(messageId(query));
+    return sent !== undefined && sameFirstQuestion(sent, query);
+  };
+  const forward = async (query: Buffer, transport: QueryTransport, signal: AbortSignal) => {
     if (opts.nameservers.length === 0) throw new UpstreamError('no original nameserver is known to forward to');
     const failures: string[] = [];
     for (const ns of opts.nameservers) {
@@ -41,19 +58,24 @@ export function createUpstreamForwarder(opts: UpstreamForwarderOptions): Upstrea
       const attempt = AbortSignal.any([signal, AbortSignal.timeout(attemptMs)]);
       try {
         return transport === 'tcp'
-          ? await exchangeTcp(query, ns, opts.socketMark, attempt)
-          : await exchangeUdp(query, ns, opts.socketMark, attempt);
+          ? await exchangeTcp(query, ns, opts.socketMark, attempt, outstanding)
+          : await exchangeUdp(query, ns, opts.socketMark, attempt, outstanding);
       } catch (err) {
         failures.push(`${ns.address}:${ns.port}: ${(err as Error).message}`);
       }
     }
     throw new UpstreamError(`the original nameservers did not answer (${failures.join('; ') || 'cancelled'})`);
   };
+  return { forward, isOwnQuery };
 }
 
-function freshId(): number {
-  const b = randomBytes(2);
-  return (b[0]! << 8) | b[1]!;
+/** A random id not in flight yet. */
+function freshId(outstanding: ReadonlyMap<number, Buffer>): number {
+  for (;;) {
+    const b = randomBytes(2);
+    const id = (b[0]! << 8) | b[1]!;
+    if (!outstanding.has(id)) return id;
+  }
 }
 
 function sameAddress(a: string, b: string): boolean {
@@ -70,12 +92,13 @@ function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? new Error('timed out') : new Error('cancelled');
 }
 
-async function exchangeUdp(query: Buffer, ns: Nameserver, mark: number | undefined, signal: AbortSignal): Promise<Buffer> {
+async function exchangeUdp(query: Buffer, ns: Nameserver, mark: number | undefined, signal: AbortSignal, outstanding: Map<number, Buffer>): Promise<Buffer> {
   const family = isIPv6(ns.address) ? 6 : 4;
   const socket = mark === undefined ? dgram.createSocket(family === 6 ? 'udp6' : 'udp4') : await markedUdpSocket(family, mark);
   const outgoing = Buffer.from(query);
-  const id = freshId();
+  const id = freshId(outstanding);
   setMessageId(outgoing, id);
+  outstanding.set(id, outgoing);
   const clientId = messageId(query);
   try {
     return await new Promise<Buffer>((resolve, reject) => {
@@ -92,18 +115,20 @@ async function exchangeUdp(query: Buffer, ns: Nameserver, mark: number | undefin
       socket.send(outgoing, ns.port, ns.address, (err) => { if (err) reject(err); });
     });
   } finally {
+    outstanding.delete(id);
     socket.close();
   }
 }
 
-async function exchangeTcp(query: Buffer, ns: Nameserver, mark: number | undefined, signal: AbortSignal): Promise<Buffer> {
+async function exchangeTcp(query: Buffer, ns: Nameserver, mark: number | undefined, signal: AbortSignal, outstanding: Map<number, Buffer>): Promise<Buffer> {
   const family = isIPv6(ns.address) ? 6 : 4;
   const socket = mark === undefined ? net.connect(ns.port, ns.address) : markedTcpConnection(family, mark, ns.address, ns.port);
   const outgoing = Buffer.alloc(2 + query.length);
   outgoing.writeUInt16BE(query.length, 0);
   query.copy(outgoing, 2);
-  const id = freshId();
+  const id = freshId(outstanding);
   setMessageId(outgoing.subarray(2), id);
+  outstanding.set(id, outgoing.subarray(2));
   const clientId = messageId(query);
   try {
     return await new Promise<Buffer>((resolve, reject) => {
@@ -129,6 +154,7 @@ async function exchangeTcp(query: Buffer, ns: Nameserver, mark: number | undefin
       socket.write(outgoing);
     });
   } finally {
+    outstanding.delete(id);
     socket.destroy();
   }
 }

@@ -41,6 +41,12 @@ export interface DnsRedirectSpec {
   bypassMark: number;
   /** Create the table with `flags owner` (removed by the kernel when the daemon dies). */
   ownedByProcess?: boolean;
+  /**
+   * Called if the owning `nft -i` child exits while the redirect should be in
+   * place (someone killed it): the kernel has dropped the table, cluster names
+   * no longer reach us, and the connection should say so or re-apply.
+   */
+  onOwnerLost?: (reason: string) => void;
 }
 
 export interface RedirectPlan {
@@ -86,6 +92,7 @@ export class NftDnsRedirectOperation implements HostOperation {
   readonly record: NftTableRecord;
   private owner: ChildProcess | undefined;
   private ownerStderr = '';
+  private installed = false;
 
   constructor(
     private readonly spec: DnsRedirectSpec | undefined,
@@ -134,14 +141,18 @@ export class NftDnsRedirectOperation implements HostOperation {
     this.owner = child;
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { this.ownerStderr += d; });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.once('exit', () => { if (this.owner === child) this.owner = undefined; });
+    child.once('exit', (code, signal) => {
+      if (this.owner !== child) return;
+      this.owner = undefined;
+      if (this.installed) this.spec?.onOwnerLost?.(`nft -i exited (${signal ?? `code ${code}`}); the DNS redirect table is gone`);
+    });
     child.stdin?.on('error', () => { /* reported through the exit below */ });
     child.stdin?.write(script + '\n');
     // nft -i gives no per-command acknowledgement: poll until the table is there.
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
       const listed = await this.run('nft', ['list', 'table', 'inet', this.record.table]);
-      if (listed.code === 0 && listed.stdout.includes('dns_redirect')) return;
+      if (listed.code === 0 && listed.stdout.includes('dns_redirect')) { this.installed = true; return; }
       if (!this.owner || this.ownerStderr.trim()) break;
       await Promise.race([exited, new Promise((r) => setTimeout(r, 20))]);
     }
@@ -151,6 +162,7 @@ export class NftDnsRedirectOperation implements HostOperation {
   }
 
   private async stopOwner(): Promise<void> {
+    this.installed = false;
     const child = this.owner;
     if (!child) return;
     const exited = new Promise<void>((resolve) => {

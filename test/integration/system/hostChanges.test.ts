@@ -8,7 +8,9 @@ import { ip, nsExec } from '../../support/netns';
 import { missingNetworkPrivileges } from '../../support/privileges';
 import { inNetworkNamespace } from '../../../daemon/system/commandRunner';
 import { Journal } from '../../../daemon/system/journal';
-import { DNS_REDIRECT_TABLE } from '../../../daemon/system/nftDnsRedirect';
+import { DNS_REDIRECT_TABLE, NftDnsRedirectOperation, spawnInNetworkNamespace } from '../../../daemon/system/nftDnsRedirect';
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { RouteExistsError, RouteOperation } from '../../../daemon/system/routeOperation';
 import { createWorkstation, startDaemonLike, TUN_DEVICE, type Workstation } from './workstationNetns';
 
@@ -102,6 +104,34 @@ test('a route that exists already is refused with a clear error and the VPN rout
   // Our delete names our device and protocol: even asked directly, it cannot remove the VPN's route.
   await new RouteOperation('10.0.0.0/8', 'vpn0', run).revert();
   assert.match(ip(w.ws, 'route', 'show', 'exact', '10.0.0.0/8'), /dev vpn0 proto kernel/);
+  assert.equal(diffSnapshots(before, snapshotNamespace(w.ws)), '');
+});
+
+test('the owned redirect table goes with its nft process, and the daemon is told', { skip }, async (t) => {
+  const w = createWorkstation('ho');
+  t.after(() => w.destroy());
+  const before = snapshotNamespace(w.ws);
+  const run = inNetworkNamespace(w.ws);
+  const lost: string[] = [];
+  const op = new NftDnsRedirectOperation(
+    { nameservers: ['10.0.0.53'], targetV4: '198.18.0.1', bypassMark: 0x54500000, onOwnerLost: (why) => lost.push(why) },
+    run, spawnInNetworkNamespace(w.ws),
+  );
+  const journal = await Journal.open(w.stateDir, { run });
+  await journal.apply(op);
+  assert.ok(op.ownedByProcess);
+  assert.ok(ourTablePresent(w));
+  assert.match(nsExec(w.ws, 'nft', ['list', 'table', 'inet', DNS_REDIRECT_TABLE]), /flags owner/);
+  const nftPids = execFileSync('ip', ['netns', 'pids', w.ws], { encoding: 'utf8' }).split(/\s+/).filter(Boolean)
+    .filter((pid) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nft'; } catch { return false; } });
+  assert.equal(nftPids.length, 1);
+  process.kill(Number(nftPids[0]), 'SIGKILL');
+  await until('the owner loss is reported', () => lost.length === 1);
+  assert.match(lost[0]!, /SIGKILL.*table is gone/);
+  assert.ok(!ourTablePresent(w));
+  const report = await journal.revertAll();
+  assert.deepEqual(report.failed, []);
+  await journal.close();
   assert.equal(diffSnapshots(before, snapshotNamespace(w.ws)), '');
 });
 

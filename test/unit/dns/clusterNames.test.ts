@@ -43,6 +43,8 @@ test('names the stub resolver built from the search list go to the original reso
   assert.deepEqual(routeName('echo.corp.example', ctx()), { kind: 'forward' });
   assert.deepEqual(routeName('echo.default.corp.example', ctx()), { kind: 'forward' });
   assert.deepEqual(routeName('intranet.corp', ctx()), { kind: 'forward' });
+  // glibc appends the search list to a cluster FQDN that had no record of the asked type.
+  assert.deepEqual(routeName('echo.default.svc.cluster.local.corp.example', ctx()), { kind: 'nxdomain' });
   assert.deepEqual(routeName('example.com', ctx()), { kind: 'forward' });
   assert.deepEqual(routeName('.', ctx()), { kind: 'forward' });
 });

@@ -6,6 +6,9 @@ import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { RecordType } from 'dns-packet';
 import { startLocalDns, type LocalDns } from '../../../daemon/dns/localDns';
+import { DnsResolution } from '../../../daemon/dns/dnsResolution';
+import { startDnsServer } from '../../../daemon/dns/dnsServer';
+import type { Nameserver } from '../../../daemon/dns/upstreamForwarder';
 import { createUpstreamForwarder } from '../../../daemon/dns/upstreamForwarder';
 
 /** A fake "corporate" nameserver on loopback answering every A query with 192.0.2.44, over UDP and TCP. */
@@ -126,7 +129,7 @@ test('the forwarder ignores replies from the wrong source or with the wrong id, 
   await new Promise<void>((res) => liar.bind(0, '127.0.0.1', () => res()));
   const corp = await fakeCorporateDns();
   try {
-    const forward = createUpstreamForwarder({
+    const { forward } = createUpstreamForwarder({
       nameservers: [{ address: '127.0.0.1', port: liar.address().port }, { address: '127.0.0.1', port: corp.port }],
       attemptTimeoutMs: 200,
     });
@@ -135,7 +138,7 @@ test('the forwarder ignores replies from the wrong source or with the wrong id, 
     assert.equal(reply.id, 4242);
     assert.equal((reply.answers![0] as { data: string }).data, '192.0.2.44');
     await assert.rejects(
-      createUpstreamForwarder({ nameservers: [], attemptTimeoutMs: 50 })(q, 'udp', new AbortController().signal),
+      createUpstreamForwarder({ nameservers: [], attemptTimeoutMs: 50 }).forward(q, 'udp', new AbortController().signal),
       /no original nameserver/,
     );
   } finally {
@@ -162,4 +165,23 @@ test('the server refuses to forward to itself instead of looping', async (t) => 
   assert.equal((r as { rcode?: string }).rcode, 'SERVFAIL');
   assert.ok(Date.now() - started < 1000, 'answered at once, not after a loop ran into the deadline');
   assert.equal(dns.resolution.stats.queries, 1);
+});
+
+test('a query of our own forwarder that comes back to us (a redirect loop) is answered SERVFAIL, not forwarded again', async (t) => {
+  // The forwarder points at the server itself, as an unmarked forwarder behind the DNAT redirect would.
+  const nameservers: Nameserver[] = [];
+  const upstream = createUpstreamForwarder({ nameservers, attemptTimeoutMs: 1000 });
+  const resolution = new DnsResolution({
+    namespace: 'default', clusterResolver: async () => ({ rcode: 'NXDOMAIN' }), toVirtual: () => undefined,
+    forward: upstream.forward, isOwnQuery: upstream.isOwnQuery,
+  });
+  const server = await startDnsServer({ address: '127.0.0.1', port: 0, resolution });
+  t.after(() => server.close());
+  nameservers.push({ address: '127.0.0.1', port: server.port });
+  const started = Date.now();
+  const r = await udpAsk(server.port, 'example.com');
+  assert.equal((r as { rcode?: string }).rcode, 'SERVFAIL');
+  assert.ok(Date.now() - started < 500, 'no waiting for a deadline');
+  assert.equal(resolution.stats.loops, 1);
+  assert.equal(resolution.stats.forwarded, 1, 'forwarded once, then recognized');
 });

@@ -1,0 +1,130 @@
+// The local DNS server behind the nftables redirect, in a workstation
+// namespace whose /etc/resolv.conf points at a "corporate" DNS server across
+// a VPN veth (search corp.example). resolv.conf is never changed: the
+// system resolver keeps asking 10.0.0.53 and the redirect hands those
+// questions to us.
+//
+// How single-label names reach us: glibc (ndots:1) sends `echo` first with
+// the search list appended, `echo.corp.example`. That name belongs to the
+// corporate network, so we relay it to the corporate server; on its NXDOMAIN
+// glibc tries `echo` as typed, which we resolve as echo.<namespace>.svc.cluster.local.
+// `echo.default` has a dot, so glibc sends it as typed first and we resolve it
+// because `default` is a namespace of the cluster.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { diffSnapshots, snapshotNamespace } from '../../support/hostSnapshot';
+import { missingNetworkPrivileges } from '../../support/privileges';
+import { createWorkstation, startDaemonLike, ROOT, TUN_ADDRESS, CORP_DNS, type Workstation } from '../system/workstationNetns';
+
+const skip = missingNetworkPrivileges();
+const run = promisify(execFile);
+
+/** Runs a command in the workstation namespace; stdout, or the failure's output. */
+async function inWs(w: Workstation, ...cmd: string[]): Promise<string> {
+  try {
+    return (await run('ip', ['netns', 'exec', w.ws, ...cmd], { timeout: 20_000 })).stdout.trim();
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return `exit ${e.code}: ${(e.stdout ?? '').trim()} ${(e.stderr ?? '').trim()}`.trim();
+  }
+}
+
+const corpSaw = (w: Workstation, name: string) => w.corpDns.lines.filter((l) => l.startsWith(`Q ${name} `));
+
+test('cluster names resolve to virtual IPs, other names through the corporate DNS, and everything is reverted', { skip }, async (t) => {
+  const w = createWorkstation('dn');
+  t.after(() => w.destroy());
+  await w.corpDns.waitFor('ready');
+  const before = snapshotNamespace(w.ws);
+  const daemon = startDaemonLike(w);
+  t.after(() => daemon.kill());
+  await daemon.event('ready');
+
+  // Fully qualified, over UDP and TCP, through the redirect of 10.0.0.53.
+  assert.equal(await inWs(w, 'dig', '+short', 'echo.default.svc.cluster.local'), '246.246.0.1');
+  assert.equal(await inWs(w, 'dig', '+short', '+tcp', 'echo.default.svc.cluster.local'), '246.246.0.1');
+  const full = await inWs(w, 'dig', 'echo.default.svc.cluster.local');
+  assert.match(full, new RegExp(`SERVER: ${CORP_DNS.replace(/\./g, '\\.')}#53`), 'the client believes it talked to its configured nameserver');
+  assert.match(full, /echo\.default\.svc\.cluster\.local\.\s+5\s+IN\s+A\s+246\.246\.0\.1/, 'TTL capped to 5 s');
+  assert.match(await inWs(w, 'dig', 'nope.default.svc.cluster.local'), /status: NXDOMAIN/);
+
+  // What programs see (glibc, search list, ndots:1).
+  assert.equal(await inWs(w, 'getent', 'hosts', 'echo'), '246.246.0.1     echo');
+  assert.equal(await inWs(w, 'getent', 'hosts', 'echo.default'), '246.246.0.1     echo.default');
+  assert.equal(await inWs(w, 'getent', 'hosts', 'echo.default.svc.cluster.local'), '246.246.0.1     echo.default.svc.cluster.local');
+  assert.equal(await inWs(w, 'getent', 'hosts', 'kube-dns.kube-system'), '246.246.0.2     kube-dns.kube-system');
+  assert.equal(await inWs(w, 'dig', '+short', '-x', '246.246.0.1'), 'echo.default.svc.cluster.local.');
+
+  // Non-cluster names: answered by the corporate server through our forwarder, relayed unchanged.
+  assert.equal(await inWs(w, 'getent', 'hosts', 'intranet.corp'), '10.1.2.3        intranet.corp');
+  assert.match(await inWs(w, 'dig', 'intranet.corp'), /intranet\.corp\.\s+3600\s+IN\s+A\s+10\.1\.2\.3/, 'TTL of a relayed answer is untouched');
+  assert.equal(await inWs(w, 'getent', 'hosts', 'wiki'), '10.1.2.4        wiki.corp.example', 'the corporate search list still works');
+  await new Promise((r) => setTimeout(r, 100)); // let the corporate server's log lines arrive
+  const intranet = corpSaw(w, 'intranet.corp');
+  assert.ok(intranet.length >= 1);
+  assert.ok(intranet.every((l) => l.endsWith(' 10.0.0.2')), `our forwarder reached the corporate server directly over the VPN: ${intranet.join(', ')}`);
+  // The single-label path, as documented above: the search-list name was asked of the corporate DNS first.
+  assert.ok(corpSaw(w, 'echo.corp.example').length >= 1);
+  assert.deepEqual(w.corpDns.lines.filter((l) => l.includes('cluster.local')), [], 'cluster names never leak to the corporate DNS');
+  assert.deepEqual(corpSaw(w, 'echo'), [], 'nor does the bare name the cluster answered');
+
+  // The mapping callback saw which name produced which virtual IP.
+  const mapping = daemon.lines.find((l) => l.startsWith('mapping ') && l.includes('"246.246.0.1"'));
+  assert.ok(mapping);
+  assert.match(mapping, /"name":"echo\.default\.svc\.cluster\.local"/);
+
+  daemon.kill('SIGTERM');
+  await daemon.event('reverted');
+  assert.equal(diffSnapshots(before, snapshotNamespace(w.ws)), '');
+  // With the redirect gone, the workstation asks the corporate server directly again.
+  assert.equal(await inWs(w, 'getent', 'hosts', 'intranet.corp'), '10.1.2.3        intranet.corp');
+  assert.match(await inWs(w, 'dig', '+tries=1', '+time=2', 'echo.default.svc.cluster.local'), /status: NXDOMAIN/);
+});
+
+test('without the socket mark our forwarder would be caught by its own redirect: the loop is cut, nothing reaches the VPN', { skip }, async (t) => {
+  const w = createWorkstation('dm');
+  t.after(() => w.destroy());
+  await w.corpDns.waitFor('ready');
+  const daemon = startDaemonLike(w, { markForwarder: false });
+  t.after(() => daemon.kill());
+  await daemon.event('ready');
+  const started = Date.now();
+  assert.match(await inWs(w, 'dig', '+tries=1', '+time=3', 'intranet.corp'), /status: SERVFAIL/);
+  assert.ok(Date.now() - started < 2500, 'the loop is recognized at once, not after a timeout');
+  // Cluster names still work; they never need the forwarder.
+  assert.equal(await inWs(w, 'dig', '+short', 'echo.default.svc.cluster.local'), '246.246.0.1');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(corpSaw(w, 'intranet.corp'), []);
+  daemon.kill('SIGTERM');
+  await daemon.event('reverted');
+});
+
+test('measurement: local DNS server throughput and latency for cluster names (bounded)', { skip }, async (t) => {
+  const w = createWorkstation('dq');
+  t.after(() => w.destroy());
+  await w.corpDns.waitFor('ready');
+  const daemon = startDaemonLike(w);
+  t.after(() => daemon.kill());
+  await daemon.event('ready');
+  const load = async (server: string, total: number, concurrency: number) => {
+    const out = await inWs(w, process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/dns/fixtures/dnsLoad.ts'), server, 'echo.default.svc.cluster.local', String(total), String(concurrency), '246.246.0.1');
+    const line = out.split('\n').find((l) => l.startsWith('result '));
+    assert.ok(line, out);
+    return JSON.parse(line.slice(7)) as { qps: number; p50Ms: number; p99Ms: number; answered: number; lost: number; wrong: number };
+  };
+  const runs = [
+    ['direct to the TUN address, 32 in flight', await load(TUN_ADDRESS, 10000, 32), 10000],
+    ['through the nftables redirect, 32 in flight', await load(CORP_DNS, 10000, 32), 10000],
+    ['through the nftables redirect, 1 in flight', await load(CORP_DNS, 2000, 1), 2000],
+  ] as const;
+  for (const [label, r, total] of runs) {
+    t.diagnostic(`${label}: ${r.qps} queries/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (${r.answered} answered, ${r.lost} lost)`);
+    assert.equal(r.wrong, 0, 'every answer carries the virtual IP');
+    assert.ok(r.answered >= total * 0.99, `${label}: ${r.lost} of ${total} lost`);
+  }
+  daemon.kill('SIGTERM');
+  await daemon.event('reverted');
+});
