@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { clusterDnsOperation, originalResolverConfig } from '../../../daemon/system/clusterDnsWiring';
 import { chooseDnsIntegration, type DnsIntegrationFacts } from '../../../daemon/system/dnsIntegration';
 import { isOurResolverFile, macResolverFiles } from '../../../daemon/system/macResolverFiles';
 import { dnsRedirectScript, NftDnsRedirectOperation } from '../../../daemon/system/nftDnsRedirect';
@@ -99,4 +100,30 @@ test('macOS /etc/resolver files: one per domain, our nameserver and port, refusi
   assert.ok(isOurResolverFile(files[1]!.contents));
   assert.ok(!isOurResolverFile('nameserver 10.0.0.53\n'));
   assert.throws(() => macResolverFiles({ domains: ['../hosts'], nameserver: '198.18.0.1' }), /refusing to write/);
+});
+
+test('the wiring picks the operation for the integration and the forwarder targets', async () => {
+  const base = {
+    device: 'tpv0', dnsAddress: '198.18.0.1', clusterDomain: 'cluster.local', namespace: 'default',
+    namespaces: ['default', 'dev'], originalNameservers: ['10.0.0.53'], bypassMark: 0x54500000,
+  };
+  const resolved = fakeRunner();
+  await clusterDnsOperation({ ...base, integration: 'systemd-resolved' }, resolved.run).apply();
+  assert.deepEqual(resolved.calls, [
+    'resolvectl dns tpv0 198.18.0.1',
+    'resolvectl domain tpv0 default.svc.cluster.local ~cluster.local ~default ~dev',
+    'resolvectl default-route tpv0 false',
+  ]);
+  const nft = clusterDnsOperation({ ...base, integration: 'nft-redirect' }, fakeRunner().run);
+  assert.deepEqual(nft.record, { kind: 'nftTable', family: 'inet', table: 'telepresence_vscode' });
+  assert.throws(() => clusterDnsOperation({ ...base, integration: 'macos-resolver' }, fakeRunner().run), /not implemented yet/);
+
+  const files: Record<string, string> = {
+    '/etc/resolv.conf': 'nameserver 127.0.0.53\nsearch corp.example\n',
+    '/run/systemd/resolve/resolv.conf': 'nameserver 10.0.0.53\nnameserver 10.0.0.54\nsearch corp.example\n',
+  };
+  const read = (p: string) => { const v = files[p]; if (v === undefined) throw new Error('ENOENT'); return v; };
+  assert.deepEqual(originalResolverConfig('systemd-resolved', read).nameservers, ['10.0.0.53', '10.0.0.54']);
+  assert.deepEqual(originalResolverConfig('nft-redirect', read).nameservers, ['127.0.0.53']);
+  assert.deepEqual(originalResolverConfig('systemd-resolved', read).searchDomains, ['corp.example']);
 });
