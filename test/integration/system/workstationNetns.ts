@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createNetns, deleteNetns, ip, nsExec, nsSpawn, onTestProcessExit, uniquePrefix, vethBetween } from '../../support/netns';
 import type { DaemonLikeConfig } from './fixtures/daemonLike';
 
@@ -31,6 +31,8 @@ export function createWorkstation(tag: string): Workstation {
   const prefix = uniquePrefix(tag);
   const ws = createNetns(`${prefix}ws`);
   const corp = createNetns(`${prefix}corp`);
+  // No duplicate address detection: link-local addresses (and their local routes) appear at once.
+  for (const ns of [ws, corp]) nsExec(ns, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
   vethBetween(ws, 'vpn0', corp, 'corp0');
   ip(ws, 'addr', 'add', '10.0.0.2/8', 'dev', 'vpn0');
   ip(corp, 'addr', 'add', `${CORP_DNS}/8`, 'dev', 'corp0');
@@ -43,6 +45,7 @@ export function createWorkstation(tag: string): Workstation {
   // Deterministic lookups: no mDNS module in the way of *.local names (see the DNS test for why).
   writeFileSync(`/etc/netns/${ws}/nsswitch.conf`, 'passwd: files\ngroup: files\nhosts: files dns\n');
   nsExec(ws, 'nft', ['-f', '-'], USER_TABLE);
+  waitForSettledAddresses(ws);
   const tmp = mkdtempSync(join(tmpdir(), 'tpv-ws-'));
   const stateDir = join(tmp, 'state');
   const corpDns = new LineProcess(nsSpawn(corp, process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'corporateDns.ts'), CORP_DNS], { cwd: ROOT }));
@@ -54,6 +57,23 @@ export function createWorkstation(tag: string): Workstation {
   };
   const forget = onTestProcessExit(destroy);
   return { ws, corp, stateDir, corpDns, destroy: () => { forget(); destroy(); } };
+}
+
+/**
+ * Blocks until every link that is up has its IPv6 link-local address and no
+ * address is tentative, so a snapshot taken now is not overtaken by the
+ * kernel finishing interface setup.
+ */
+function waitForSettledAddresses(ns: string): void {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const links = ip(ns, '-o', 'link').split('\n').filter((l) => /[<,]LOWER_UP[,>]/.test(l) && !/ lo: /.test(l)).map((l) => l.split(': ')[1]!.split('@')[0]!);
+    const tentative = ip(ns, '-6', 'addr', 'show', 'tentative').trim();
+    const missing = links.filter((dev) => !ip(ns, '-6', 'route', 'show', 'table', 'local', 'dev', dev).includes('fe80::'));
+    if (!tentative && missing.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`addresses in ${ns} did not settle: tentative ${tentative || 'none'}, missing link-local on ${missing.join(', ')}`);
+    execFileSync('sleep', ['0.05']);
+  }
 }
 
 /** A child process whose stdout lines are kept and can be awaited. */
