@@ -165,7 +165,8 @@ async function startBenchRelay(mode: BenchTunnelOptions['relay']): Promise<{ por
   return { port, close: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
 }
 
-if (require.main === module) {
+// Standalone only when this file itself is the entry (not when bundled into out/test/bench.js).
+if (/[\\/]test[\\/]bench[\\/]tunnel\.ts$/.test(process.argv[1] ?? '')) {
   const mib = Number(process.argv[2] ?? 256);
   benchTunnel({ bytes: mib * 1024 * 1024 }).then((rs) => {
     for (const r of rs) console.log(`${r.name.padEnd(50)} baseline ${String(r.baseline).padStart(9)} ${r.unit}  tunnel ${String(r.measured).padStart(9)} ${r.unit}  ratio ${r.ratio}`);
