@@ -1,0 +1,142 @@
+// Joins the system stack to the tunnel: a TCP flow to a cluster or virtual
+// IP is admitted only once the relay has dialled the real address (so a
+// refused port is a refused connect locally), then bytes are piped both ways
+// with back-pressure; UDP datagrams ride per-flow associations.
+import type { Socket } from 'node:net';
+import type { ScopedLogger } from '../log/logger';
+import type { FlowEndpoints, TcpVerdict, UdpDatagram } from '../stack/flowTypes';
+import { isTunnelError } from '../tunnel/tunnelErrors';
+import type { TunnelDatagrams } from '../tunnel/tunnelDatagrams';
+import type { TunnelStream } from '../tunnel/tunnelStream';
+import type { OpenTarget } from '../tunnel/tunnelSession';
+import type { MappingRegistry } from './mappingRegistry';
+
+export interface TunnelOpener {
+  openTcp(target: OpenTarget): Promise<TunnelStream>;
+  openUdp(target: OpenTarget): Promise<TunnelDatagrams>;
+}
+
+export interface UdpReplySink {
+  sendUdp(d: UdpDatagram): boolean;
+  refuseUdp(d: UdpDatagram): boolean;
+}
+
+export interface TcpFlowContext {
+  stream: TunnelStream;
+  realIp: string;
+}
+
+/** Maps a tunnel failure to what the local client should see. */
+export function verdictForFailure(code: string | undefined): TcpVerdict<never> {
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'ETUNNELDOWN':
+      return { action: 'refuse' };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENOTFOUND':
+      return { action: 'unreachable' };
+    default:
+      // Timeouts and unknown failures: tell the client now rather than let it retry for minutes.
+      return { action: 'unreachable' };
+  }
+}
+
+const UDP_IDLE_MS = 60_000;
+
+interface UdpFlow {
+  assoc: Promise<TunnelDatagrams | undefined>;
+  last: number;
+  countOut: (n: number) => void;
+}
+
+export class FlowForwarder {
+  private readonly udp = new Map<string, UdpFlow>();
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(
+    private readonly tunnel: TunnelOpener,
+    private readonly mappings: MappingRegistry,
+    /** Real IP for a destination: virtual IPs are translated, routed IPs are themselves, unknown virtual IPs undefined. */
+    private readonly realDestination: (dstIp: string) => string | undefined,
+    private readonly log: ScopedLogger,
+  ) {
+    this.sweep = setInterval(() => this.expireUdp(), 10_000);
+    this.sweep.unref();
+  }
+
+  async admitTcp(flow: FlowEndpoints): Promise<TcpVerdict<TcpFlowContext>> {
+    const realIp = this.realDestination(flow.dstIp);
+    if (realIp === undefined) return { action: 'unreachable' };
+    try {
+      const stream = await this.tunnel.openTcp({ host: realIp, port: flow.dstPort });
+      return { action: 'accept', context: { stream, realIp } };
+    } catch (e) {
+      const code = isTunnelError(e) ? e.code : undefined;
+      this.log.debug(`tcp ${flow.srcIp}:${flow.srcPort} → ${flow.dstIp}:${flow.dstPort} (${realIp}) failed: ${(e as Error).message}`);
+      return verdictForFailure(code);
+    }
+  }
+
+  onTcpFlow(socket: Socket, _original: FlowEndpoints, ctx: TcpFlowContext): void {
+    const { stream } = ctx;
+    const counter = this.mappings.flowStarted(ctx.realIp);
+    if (counter) {
+      socket.on('data', (b: Buffer) => counter.out(b.length));
+      stream.on('data', (b: Buffer) => counter.in(b.length));
+    }
+    // pipe() keeps back-pressure in both directions; half-closes pass through.
+    socket.pipe(stream);
+    stream.pipe(socket);
+    const fail = () => { socket.destroy(); stream.destroy(); };
+    socket.on('error', fail);
+    stream.on('error', fail);
+    socket.on('close', () => { if (!stream.destroyed) stream.end(); });
+    stream.on('close', () => { if (!socket.destroyed) socket.end(); });
+  }
+
+  onUdp(d: UdpDatagram, sink: UdpReplySink): void {
+    const realIp = this.realDestination(d.dstIp);
+    if (realIp === undefined) { sink.refuseUdp(d); return; }
+    const key = `${d.srcIp}|${d.srcPort}|${d.dstIp}|${d.dstPort}`;
+    let entry = this.udp.get(key);
+    if (!entry) {
+      const counter = this.mappings.flowStarted(realIp);
+      const assoc = this.tunnel.openUdp({ host: realIp, port: d.dstPort }).then((a) => {
+        a.on('message', (payload) => {
+          counter?.in(payload.length);
+          sink.sendUdp({ srcIp: d.dstIp, srcPort: d.dstPort, dstIp: d.srcIp, dstPort: d.srcPort, payload });
+        });
+        a.on('close', () => this.udp.delete(key));
+        return a;
+      }, (e: Error) => {
+        this.log.debug(`udp → ${realIp}:${d.dstPort} failed: ${e.message}`);
+        this.udp.delete(key);
+        sink.refuseUdp(d);
+        return undefined;
+      });
+      entry = { assoc, last: Date.now(), countOut: (n) => counter?.out(n) };
+      this.udp.set(key, entry);
+    }
+    entry.last = Date.now();
+    const payload = Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.byteLength);
+    const flow = entry;
+    void flow.assoc.then((a) => { if (a?.send(payload)) flow.countOut(payload.length); });
+  }
+
+  private expireUdp(): void {
+    const now = Date.now();
+    for (const [key, e] of this.udp) {
+      if (now - e.last > UDP_IDLE_MS) {
+        this.udp.delete(key);
+        void e.assoc.then((a) => a?.close());
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweep);
+    for (const e of this.udp.values()) void e.assoc.then((a) => a?.close());
+    this.udp.clear();
+  }
+}

@@ -1,0 +1,308 @@
+// One connection to one cluster: discovery, plan, relay, tunnel, TUN,
+// routes, DNS and VNAT, assembled in an order that can always be undone.
+// Every host change goes through the journal before it is made; the TUN
+// device (and the routes on it) and the owner-flagged nftables table vanish
+// with the process by themselves, so even `kill -9` leaves nothing that the
+// next start cannot repair.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureRelay, type InstalledRelay } from '../cluster/relayInstaller';
+import { clusterClients, type ClusterClients } from '../cluster/clusterClients';
+import { discoverPodCidrs } from '../cluster/podCidrs';
+import { discoverServiceCidrs } from '../cluster/serviceCidr';
+import { clusterAccessFromKubeConfig } from '../cluster/portForwardAccess';
+import { relayTransport } from '../cluster/portForwardRelay';
+import { DEFAULT_RELAY_IMAGE, RELAY_NAME, RELAY_SELECTOR } from '../cluster/relayManifests';
+import { DEFAULT_FORWARDER_MARK, clusterResolverOverWire, startLocalDns, type LocalDns } from '../dns/localDns';
+import type { Logger, ScopedLogger } from '../log/logger';
+import type {
+  ConnectParams, ConnectionInfo, InterceptInfo, InterceptParams, InterceptResult, RoutingPlan, VnatMapping,
+} from '../protocol/rpc';
+import { DEFAULT_RELAY_HEALTH_PORT, DEFAULT_RELAY_PORT, RELAY_VERSION, RelayEnv } from '../relay/relayConstants';
+import { SystemStack } from '../stack/systemStack';
+import { clusterDnsOperation, originalResolverConfig } from '../system/clusterDnsWiring';
+import { runChecked, runCommand, type CommandRunner } from '../system/commandRunner';
+import { detectDnsIntegration } from '../system/dnsIntegration';
+import type { Journal } from '../system/journal';
+import { routeOperationsForPlan } from '../system/routeOperation';
+import { TunDevice } from '../tun/tunDevice';
+import { TunnelSupervisor } from '../tunnel/tunnelSupervisor';
+import type { ConnectionEvents, ActiveConnection } from './connection';
+import { FlowForwarder, type TcpFlowContext } from './flowForwarder';
+import { MappingRegistry, type VirtualAddressTable } from './mappingRegistry';
+
+/** The routing decision, given the cluster's subnets (pure; see daemon/routing). */
+export type Planner = (params: ConnectParams, cluster: { serviceCidrs: string[]; podCidrs: string[] }, ownDevice: string) => Promise<RoutingPlan>;
+
+/** Builds the VNAT table for a plan (see daemon/vnat). */
+export type VnatTableFactory = (plan: RoutingPlan) => VirtualAddressTable & { isVirtual(ip: string): boolean; isRouted(ip: string): boolean };
+
+export interface LiveConnectionDeps {
+  logger: Logger;
+  journal: Journal;
+  device: string;
+  planner: Planner;
+  vnatTable: VnatTableFactory;
+  run?: CommandRunner;
+  /** Path of the relay script shipped next to the daemon bundle. */
+  relayScriptPath?: string;
+  relayImage?: string;
+  relayReadyTimeoutMs?: number;
+  /** TUN addresses: a /30 of the benchmarking range, never a cluster or VPN subnet. */
+  tunCidr?: { tunIp: string; fakeIp: string; prefix: number };
+}
+
+const DEFAULT_TUN = { tunIp: '198.18.0.1', fakeIp: '198.18.0.2', prefix: 30 };
+const CLUSTER_DOMAIN = 'cluster.local';
+
+/** Cluster subnets: as given, else discovered. */
+export async function clusterSubnets(params: ConnectParams, clients: ClusterClients): Promise<{ serviceCidrs: string[]; podCidrs: string[] }> {
+  const serviceCidrs = params.serviceCidrs?.length ? params.serviceCidrs : await discoverServiceCidrs(clients.core, params.namespace);
+  const podCidrs = params.podCidrs?.length ? params.podCidrs : await discoverPodCidrs(clients.core);
+  return { serviceCidrs, podCidrs };
+}
+
+export class LiveConnection implements ActiveConnection {
+  private readonly log: ScopedLogger;
+  private readonly run: CommandRunner;
+  private clients: ClusterClients | undefined;
+  private plan: RoutingPlan | undefined;
+  private relay: InstalledRelay | undefined;
+  private supervisor: TunnelSupervisor | undefined;
+  private stack: SystemStack<TcpFlowContext> | undefined;
+  private forwarder: FlowForwarder | undefined;
+  private dns: LocalDns | undefined;
+  private namespaceTimer: NodeJS.Timeout | undefined;
+  private mappingsRegistry: MappingRegistry | undefined;
+  private tunnelState: ConnectionInfo['state'] = 'connecting';
+  private readonly since = new Date().toISOString();
+  private tunnelError: string | undefined;
+  private closed = false;
+
+  constructor(private readonly params: ConnectParams, private readonly deps: LiveConnectionDeps, private readonly events: ConnectionEvents) {
+    this.log = deps.logger.scoped('connection');
+    this.run = deps.run ?? runCommand;
+  }
+
+  /** Builds everything; on any failure undoes what was done and rethrows. */
+  async start(signal: AbortSignal): Promise<this> {
+    try {
+      await this.build(signal);
+      return this;
+    } catch (e) {
+      await this.disconnect();
+      throw e;
+    }
+  }
+
+  private step(signal: AbortSignal, what: string): void {
+    if (signal.aborted) throw new Error(`connect cancelled (while ${what})`);
+    this.log.info(what);
+  }
+
+  private async build(signal: AbortSignal): Promise<void> {
+    const { params, deps } = this;
+    this.step(signal, `reading cluster ${params.context}`);
+    const clients = clusterClients(params.kubeconfig, params.context);
+    this.clients = clients;
+    const subnets = await clusterSubnets(params, clients);
+    this.step(signal, `cluster subnets: services ${subnets.serviceCidrs.join(', ')}; pods ${subnets.podCidrs.join(', ')}`);
+    const plan = await deps.planner(params, subnets, deps.device);
+    if (plan.error) throw new Error(plan.error);
+    if (plan.subnets.some((s) => s.resolution === 'proxy-via')) {
+      throw new Error('--proxy-via needs the traffic agent, which this version cannot inject yet; use --vnat for the same subnets');
+    }
+    this.plan = plan;
+
+    this.step(signal, `ensuring the relay in namespace ${params.namespace}`);
+    const scriptPath = deps.relayScriptPath ?? join(__dirname, 'relay.js');
+    let script: string;
+    try {
+      script = readFileSync(scriptPath, 'utf8');
+    } catch {
+      throw new Error(`the relay script is missing next to the daemon (${scriptPath}); reinstall the extension`);
+    }
+    const relay = await ensureRelay(clients.core, clients.apps, {
+      namespace: params.namespace,
+      image: deps.relayImage ?? DEFAULT_RELAY_IMAGE,
+      version: RELAY_VERSION,
+      script,
+      tunnelPort: DEFAULT_RELAY_PORT,
+      healthPort: DEFAULT_RELAY_HEALTH_PORT,
+      secretEnv: RelayEnv.secret,
+      portEnv: RelayEnv.port,
+      healthPortEnv: RelayEnv.healthPort,
+    }, this.log.child('relay'), deps.relayReadyTimeoutMs ?? 120_000, signal);
+    this.relay = relay;
+
+    this.step(signal, `opening the tunnel to ${relay.namespace}/${relay.pod}`);
+    const access = await clusterAccessFromKubeConfig(clients.kubeConfig);
+    let currentPod = relay.pod;
+    const supervisor = new TunnelSupervisor({
+      openTransport: relayTransport({
+        access,
+        findRelayPod: async () => ({ namespace: relay.namespace, pod: await this.findRelayPod(currentPod), port: DEFAULT_RELAY_PORT }),
+        onAttempt: (_n, pod) => { currentPod = pod.pod; },
+      }),
+      secret: relay.secret,
+      software: `tpv-daemon/${RELAY_VERSION}`,
+      log: (level, message) => this.log.child('tunnel')[level](message),
+    });
+    this.supervisor = supervisor;
+    supervisor.on('up', () => { this.tunnelState = 'connected'; this.tunnelError = undefined; this.events.changed(); });
+    supervisor.on('down', (d) => {
+      this.tunnelState = 'reconnecting';
+      this.tunnelError = `tunnel down: ${d.reason.message}; retrying in ${Math.round(d.retryInMs / 100) / 10}s`;
+      this.events.changed();
+    });
+    supervisor.start();
+    await supervisor.waitUntilUp(30_000);
+
+    const table = deps.vnatTable(plan);
+    const mappings = new MappingRegistry(table, () => this.events.mappingsChanged());
+    this.mappingsRegistry = mappings;
+
+    this.step(signal, `creating TUN device ${deps.device}`);
+    const tunCidr = deps.tunCidr ?? DEFAULT_TUN;
+    const device = TunDevice.open({ name: deps.device });
+    const forwarder = new FlowForwarder(supervisor, mappings, (ip) => (table.isVirtual(ip) ? mappings.toReal(ip) : table.isRouted(ip) ? ip : undefined), this.log.child('flows'));
+    this.forwarder = forwarder;
+    let stack: SystemStack<TcpFlowContext>;
+    try {
+      await runChecked(this.run, 'ip', ['addr', 'add', `${tunCidr.tunIp}/${tunCidr.prefix}`, 'dev', deps.device]);
+      await runChecked(this.run, 'ip', ['link', 'set', deps.device, 'up']);
+      stack = await SystemStack.start<TcpFlowContext>({
+        device,
+        ipv4: { tunIp: tunCidr.tunIp, fakeIp: tunCidr.fakeIp },
+        admitTcp: (flow) => forwarder.admitTcp(flow),
+        onTcpFlow: (socket, original, ctx) => forwarder.onTcpFlow(socket, original, ctx),
+        onUdp: (d) => forwarder.onUdp(d, stack),
+        onError: (e) => this.log.warn(`data path: ${e.message}`),
+        onFatal: (e) => { this.log.error(`data path stopped: ${e.message}`); this.tunnelState = 'disconnecting'; this.tunnelError = e.message; this.events.changed(); },
+      });
+    } catch (e) {
+      await device.close();
+      throw e;
+    }
+    this.stack = stack;
+
+    this.step(signal, 'adding routes');
+    for (const op of routeOperationsForPlan(plan, deps.device, this.run)) await deps.journal.apply(op);
+
+    this.step(signal, 'starting cluster DNS');
+    const integration = await detectDnsIntegration(this.run);
+    const original = originalResolverConfig(integration, (p) => readFileSync(p, 'utf8'));
+    const namespaces = await this.listNamespaces();
+    const dns = await startLocalDns({
+      listen: { address: tunCidr.tunIp, port: 53 },
+      clusterDomain: CLUSTER_DOMAIN,
+      namespace: params.namespace,
+      namespaces,
+      searchDomains: original.searchDomains,
+      originalNameservers: original.nameservers.map((address) => ({ address, port: 53 })),
+      socketMark: integration === 'nft-redirect' ? DEFAULT_FORWARDER_MARK : undefined,
+      clusterResolver: clusterResolverOverWire((query) => supervisor.dnsExchange(query)),
+      toVirtual: (ip) => mappings.toVirtual(ip),
+      toReal: (ip) => mappings.toReal(ip),
+      onMapping: (m) => mappings.noteName(m.realIp, m.name),
+      virtualSubnets: [plan.virtualSubnet],
+      clusterSubnets: plan.subnets.map((s) => s.subnet),
+    });
+    this.dns = dns;
+    await deps.journal.apply(clusterDnsOperation({
+      integration,
+      device: deps.device,
+      dnsAddress: tunCidr.tunIp,
+      dnsPort: 53,
+      clusterDomain: CLUSTER_DOMAIN,
+      namespace: params.namespace,
+      namespaces,
+      originalNameservers: original.nameservers,
+      bypassMark: DEFAULT_FORWARDER_MARK,
+      onRedirectLost: (reason) => this.log.error(`DNS redirect lost: ${reason}`),
+    }, this.run));
+    this.namespaceTimer = setInterval(() => void this.refreshNamespaces(), 30_000);
+    this.namespaceTimer.unref();
+    this.tunnelState = supervisor.state === 'up' ? 'connected' : 'reconnecting';
+  }
+
+  private async findRelayPod(previous: string): Promise<string> {
+    const core = this.clients?.core;
+    if (!core) throw new Error('not connected to the cluster');
+    const pods = (await core.listNamespacedPod({ namespace: this.params.namespace, labelSelector: RELAY_SELECTOR })).items;
+    const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const same = ready.find((p) => p.metadata?.name === previous);
+    const pick = same ?? ready[0];
+    if (!pick?.metadata?.name) throw new Error(`no ready ${RELAY_NAME} pod in namespace ${this.params.namespace} (yet)`);
+    return pick.metadata.name;
+  }
+
+  private async listNamespaces(): Promise<string[]> {
+    try {
+      return (await this.clients!.core.listNamespace()).items.map((n) => n.metadata?.name ?? '').filter(Boolean);
+    } catch (e) {
+      this.log.warn(`cannot list namespaces (${(e as Error).message}); only ${this.params.namespace} is known to DNS`);
+      return [this.params.namespace];
+    }
+  }
+
+  private async refreshNamespaces(): Promise<void> {
+    if (this.closed || !this.dns) return;
+    this.dns.setNamespaces(await this.listNamespaces());
+  }
+
+  info(): ConnectionInfo {
+    const info: ConnectionInfo = {
+      state: this.closed ? 'disconnecting' : this.tunnelState,
+      context: this.params.context,
+      namespace: this.params.namespace,
+      since: this.since,
+    };
+    if (this.clients) info.server = this.clients.server;
+    if (this.tunnelError) info.error = this.tunnelError;
+    if (this.stack) info.device = this.deps.device;
+    if (this.plan) info.plan = this.plan;
+    if (this.dns) info.dns = { domains: [CLUSTER_DOMAIN], server: `${this.dns.address}:${this.dns.port}`, searchPaths: [`${this.params.namespace}.svc.${CLUSTER_DOMAIN}`] };
+    if (this.relay) info.relay = { namespace: this.relay.namespace, pod: this.relay.pod, version: this.relay.version };
+    return info;
+  }
+
+  mappings(): VnatMapping[] {
+    return this.mappingsRegistry?.list() ?? [];
+  }
+
+  async intercept(_params: InterceptParams): Promise<InterceptResult> {
+    throw new Error('intercept and ingest need the traffic agent, which this version cannot inject yet');
+  }
+
+  async leave(workload: string): Promise<void> {
+    throw new Error(`no intercept of ${workload} is active`);
+  }
+
+  interceptList(): InterceptInfo[] {
+    return [];
+  }
+
+  updateCredentials(kubeconfig: string): void {
+    if (!this.clients) return;
+    this.clients = clusterClients(kubeconfig, this.params.context);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const attempt = async (what: string, fn: () => Promise<unknown> | unknown) => {
+      try { await fn(); } catch (e) { this.log.warn(`while disconnecting, ${what}: ${(e as Error).message}`); }
+    };
+    if (this.namespaceTimer) clearInterval(this.namespaceTimer);
+    await attempt('reverting host changes', async () => {
+      const report = await this.deps.journal.revertAll();
+      for (const f of report.failed) this.log.error(`could not revert ${f.change}: ${f.error}`);
+    });
+    await attempt('stopping DNS', () => this.dns?.close());
+    this.forwarder?.close();
+    // Closing the stack closes the device, which takes its routes and addresses with it.
+    await attempt('closing the TUN device', () => this.stack?.close());
+    await attempt('closing the tunnel', () => this.supervisor?.stop());
+  }
+}
