@@ -205,16 +205,24 @@ export class PortForwardStream extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
+    this.closeGracefully();
     cb();
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       if (err) this.ws.terminate();
-      else this.ws.close(1000);
+      else this.closeGracefully();
     }
     cb(err);
+  }
+
+  private closeGracefully(): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.close(1000);
+    // ws waits 30 s for the server's close frame; a server that stopped reading
+    // (back-pressure) never sends it, so do not hold the connection that long.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
   }
 
   private send(msg: Buffer, cb: (err?: Error | null) => void): void {
