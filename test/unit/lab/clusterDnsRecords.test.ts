@@ -39,10 +39,10 @@ test('wire format: the reply echoes id and question, is authoritative and carrie
   const query = dnsPacket.encode({ type: 'query', id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'echo.default.svc.cluster.local', class: 'IN' }] });
   const reply = dnsPacket.decode(replyTo(query, (n, t) => answerQuestion(index, n, t))!);
   assert.equal(reply.id, 4242);
-  assert.equal(reply.rcode, 'NOERROR');
+  assert.equal(reply.flags! & 0x0f, 0, 'NOERROR');
   assert.ok((reply.flags! & dnsPacket.AUTHORITATIVE_ANSWER) !== 0);
   assert.deepEqual(reply.answers!.map((x) => (x as { data: string }).data), ['10.130.0.5']);
   const nx = dnsPacket.decode(replyTo(dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'x.y', class: 'IN' }] }), (n, t) => answerQuestion(index, n, t))!);
-  assert.equal(nx.rcode, 'NXDOMAIN');
+  assert.equal(nx.flags! & 0x0f, 3, 'NXDOMAIN');
   assert.equal(replyTo(Buffer.from('garbage'), () => { throw new Error('not called'); }), undefined);
 });
