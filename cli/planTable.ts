@@ -1,0 +1,22 @@
+// Human output of `tpv connect --dry-run`: one aligned row per subnet.
+import type { RoutingPlan, SubnetPlanEntry } from '../daemon/protocol/rpc';
+
+const HEADERS = ['SUBNET', 'ORIGIN', 'RESOLUTION', 'VIRTUAL RANGE / WORKLOAD', 'CONFLICTING ROUTE'];
+
+function translation(e: SubnetPlanEntry): string {
+  if (e.resolution === 'proxy-via') return `${e.virtualRange ?? '-'} via ${e.workload}`;
+  return e.virtualRange ?? '-';
+}
+
+export function formatPlanTable(plan: RoutingPlan): string {
+  const rows = plan.subnets.map((e) => [e.subnet, e.origin, e.resolution, translation(e), e.conflictingRoute ?? '-']);
+  const lines: string[] = [];
+  if (rows.length === 0) {
+    lines.push('no subnets to route (pass --service-cidr and --pod-cidr, or --also-proxy)');
+  } else {
+    const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const row of [HEADERS, ...rows]) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  }
+  lines.push('', `virtual subnet: ${plan.virtualSubnet}`);
+  return `${lines.join('\n')}\n`;
+}
