@@ -6,6 +6,7 @@
 // shutting down stops every pod and removes the pod namespaces.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import type { V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { ApiServerHandle, ApiServerOptions, ExecProcess, ExecRequest, PodRuntime } from './contracts';
 import { startClusterDns } from './dns/clusterDns';
@@ -42,6 +43,16 @@ export interface ControlPlaneStatus {
 type StartApiServer = (opts: ApiServerOptions) => Promise<ApiServerHandle>;
 
 function loadApiServer(): StartApiServer {
+  // Tests of the node side alone may substitute another implementation of the same contract.
+  const override = process.env.TPV_LAB_APISERVER;
+  if (override) {
+    const load = createRequire(override);
+    if (override.endsWith('.ts')) {
+      const tsxApi = 'tsx/cjs/api'; // resolved at run time: never bundled
+      (load(tsxApi) as { register(): void }).register();
+    }
+    return (load(override) as { startApiServer: StartApiServer }).startApiServer;
+  }
   try {
     // A plain require so the lab still builds while the emulation is being written (esbuild keeps it as a warning).
     return (require('./apiserver/index') as { startApiServer: StartApiServer }).startApiServer;

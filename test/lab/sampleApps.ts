@@ -121,7 +121,8 @@ export function sampleObjects(): KubeObject[] {
 /** The collection an object is created in. */
 export function collectionPath(o: KubeObject): string {
   const ns = o.metadata?.namespace;
-  const plural = `${(o.kind ?? '').toLowerCase()}s`;
+  const kind = (o.kind ?? '').toLowerCase();
+  const plural = kind === 'endpoints' ? kind : `${kind}s`;
   const prefix = o.apiVersion === 'v1' ? '/api/v1' : `/apis/${o.apiVersion}`;
   if (o.kind === 'Namespace' || o.kind === 'Node') return `${prefix}/${plural}`;
   return `${prefix}/namespaces/${ns ?? 'default'}/${plural}`;

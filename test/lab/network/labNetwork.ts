@@ -59,6 +59,10 @@ export async function createLabNetwork(plan: LabPlan): Promise<void> {
   ]);
   // Pods route everything through the node (see podNetwork.ts), so the node forwards cbr0 → cbr0: no redirects.
   await run('ip', ['netns', 'exec', node, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', `net.ipv4.conf.${plan.bridge.device}.send_redirects=0`]);
+  // With br_netfilter loaded, a pod reaching itself through its Service would be DNATed while
+  // still a bridged frame and sent back out its own port (dropped without hairpin mode).
+  // Everything here is routed anyway, so bridged frames need no netfilter.
+  await run('ip', ['netns', 'exec', node, 'sysctl', '-e', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0']);
 
   mkdirSync(`/etc/netns/${ws}`, { recursive: true });
   writeFileSync(`/etc/netns/${ws}/resolv.conf`, workstationResolvConf(plan));
