@@ -146,6 +146,7 @@ export class VirtualIpAllocator {
    * use; -1 when the IP is in no VNAT subnet. Throws VirtualSubnetExhaustedError.
    */
   toVirtualIpv4(real: number): number {
+    real >>>= 0; // a signed result of bit operations is the same address
     const blocks = this.v4;
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i]!;
@@ -161,6 +162,7 @@ export class VirtualIpAllocator {
 
   /** Hot path: the real IP (uint32) behind a virtual one, or -1 when it was never handed out. */
   toRealIpv4(virtual: number): number {
+    virtual >>>= 0;
     const blocks = this.v4;
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i]!;

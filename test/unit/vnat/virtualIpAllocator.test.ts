@@ -111,6 +111,16 @@ test('IPv6 real subnets map into an IPv6 virtual range', () => {
   assert.deepEqual(a.lookupVirtual('fd99::'), { realIp: 'fd00:10::5', virtualIp: 'fd99::', subnet: 'fd00:10::/64' });
 });
 
+test('signed and unsigned forms of the same uint32 are the same address', () => {
+  const a = new VirtualIpAllocator([{ realSubnet: '200.0.0.0/8', virtualRange: '246.246.0.0/16' }]);
+  const unsigned = parseIpv4('200.1.2.3');
+  const signed = unsigned | 0;
+  assert.ok(signed < 0);
+  assert.equal(a.toVirtualIpv4(signed), a.toVirtualIpv4(unsigned));
+  assert.equal(a.size, 1);
+  assert.equal(a.toRealIpv4(parseIpv4('246.246.0.0') | 0), unsigned);
+});
+
 test('mappings() lists every allocation with its subnet', () => {
   const a = seed();
   a.toVirtual('10.130.0.1');
