@@ -232,6 +232,7 @@ export async function labDown(name: string): Promise<{ removedNetns: string[] }>
   validateLabName(name);
   const stateDir = `${LAB_STATE_ROOT}/${name}`;
   const f = labFiles(stateDir);
+  const presentAtStart = labNetnsPresent(name);
 
   // 1. Let the control plane stop its pods gracefully (bounded).
   if (existsSync(f.controlSocket)) {
@@ -265,7 +266,7 @@ export async function labDown(name: string): Promise<{ removedNetns: string[] }>
   // 5. State.
   rmSync(stateDir, { recursive: true, force: true });
   try { rmdirSync(LAB_STATE_ROOT); } catch { /* other labs, or already gone */ }
-  return { removedNetns: netns };
+  return { removedNetns: [...new Set([...presentAtStart, ...netns])].sort() };
 }
 
 export async function labStatus(name: string): Promise<LabStatus> {
