@@ -218,6 +218,7 @@ export class LabKubelet implements PodRuntime {
   private readonly hostDirs = new Set<string>();
   private heartbeat: NodeJS.Timeout | undefined;
   private stopped = false;
+  private nodeStatusFailing = false;
 
   constructor(opts: KubeletOptions) {
     this.plan = opts.plan;
@@ -319,8 +320,13 @@ export class LabKubelet implements PodRuntime {
       capacity: { cpu: '2', memory: '4Gi', pods: '110' },
       allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
     };
-    await this.api.mergePatch(`/api/v1/nodes/${this.plan.nodeName}/status`, { status })
-      .catch((err) => this.log(`node status update failed: ${(err as Error).message}`));
+    await this.api.mergePatch(`/api/v1/nodes/${this.plan.nodeName}/status`, { status }).then(
+      () => { this.nodeStatusFailing = false; },
+      (err) => {
+        if (!this.nodeStatusFailing) this.log(`node status update failed (logged once until it works again): ${(err as Error).message}`);
+        this.nodeStatusFailing = true;
+      },
+    );
   }
 
   /** Pods this kubelet runs, for status output. */
