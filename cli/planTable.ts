@@ -1,5 +1,6 @@
 // Human output of `tpv connect --dry-run`: one aligned row per subnet.
 import type { RoutingPlan, SubnetPlanEntry } from '../daemon/protocol/rpc';
+import { formatTable } from './textTable';
 
 const HEADERS = ['SUBNET', 'ORIGIN', 'RESOLUTION', 'VIRTUAL RANGE / WORKLOAD', 'CONFLICTING ROUTE'];
 
@@ -14,8 +15,7 @@ export function formatPlanTable(plan: RoutingPlan): string {
   if (rows.length === 0) {
     lines.push('no subnets to route (pass --service-cidr and --pod-cidr, or --also-proxy)');
   } else {
-    const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const row of [HEADERS, ...rows]) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    lines.push(formatTable(HEADERS, rows));
   }
   lines.push('', `virtual subnet: ${plan.virtualSubnet}`);
   return `${lines.join('\n')}\n`;

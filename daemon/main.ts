@@ -22,10 +22,14 @@ async function main(): Promise<void> {
   }
   const logger = new Logger(opts.logFile, opts.logLevel, opts.stderr);
   const log = logger.scoped('daemon');
-  const connector = createClusterConnector({ stateDir: opts.stateDir, device: opts.device, logger });
+  const connector = createClusterConnector({ stateDir: opts.stateDir, device: opts.device, logger, ...(opts.relayImage ? { relayImage: opts.relayImage } : {}) });
 
   const repaired = await connector.repair();
   if (repaired.length > 0) log.warn(`repaired what a previous daemon left behind: ${repaired.join('; ')}`);
+  if (opts.repairOnly) {
+    process.stdout.write(repaired.length ? `reverted: ${repaired.join('; ')}\n` : 'nothing to repair\n');
+    process.exit(0);
+  }
 
   let stopping = false;
   const stop = async (code: number, why: string) => {

@@ -1,5 +1,6 @@
-// `tpv connect`. For now only `--dry-run`: reads the routing table and the
-// configuration and prints the routing plan, with no daemon and no root.
+// `tpv connect`: connects through the daemon (started when absent), or with
+// `--dry-run` only reads the routing table and the configuration and prints
+// the routing plan, with no daemon and no root.
 import { defaultClientConfigPath, loadClientConfig, mergeRoutingConfig } from '../../daemon/config/clientConfig';
 import type { RoutingConfig, RoutingFlags } from '../../daemon/protocol/rpc';
 import { type ClusterSubnet, planRouting } from '../../daemon/routing/planRouting';
@@ -8,6 +9,10 @@ import { splitFlagValues } from '../../daemon/vnat/vnatFlags';
 import { type FlagSpec, type ParsedArgs, flagBoolean, flagList, flagString } from '../argParser';
 import { type CliEnvironment, type CommandSpec, EXIT_FAILURE, EXIT_OK } from '../dispatcher';
 import { formatPlanTable } from '../planTable';
+import { startedDaemon, withClient } from '../daemonAccess';
+import { flattenChoice } from '../kubeconfigChoice';
+import { buildConnectParams } from '../../client/connect/connectParams';
+import { formatStatus } from '../statusText';
 
 const FLAGS: FlagSpec[] = [
   { name: 'dry-run', kind: 'boolean', description: 'Print the routing plan and change nothing (needs no daemon and no root)' },
@@ -22,12 +27,15 @@ const FLAGS: FlagSpec[] = [
   { name: 'virtual-subnet', kind: 'string', valueName: 'CIDR', description: 'Where virtual IPs come from (overrides routing.virtualSubnet)' },
   { name: 'no-auto-resolve-conflicts', kind: 'boolean', description: 'Fail on a conflict instead of hiding the subnet behind virtual IPs' },
   { name: 'config', kind: 'string', valueName: 'PATH', description: 'The Telepresence client config.yml to read (default: the usual location)' },
+  { name: 'kubeconfig', kind: 'string', valueName: 'PATH', description: 'Kubeconfig file(s), \':\'-separated (default: $KUBECONFIG, then ~/.kube/config)' },
+  { name: 'context', kind: 'string', valueName: 'NAME', description: 'Kubeconfig context (default: the current context)' },
+  { name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace: short names resolve here, and the relay runs here (default: the context\'s)' },
 ];
 
 export const connectCommand: CommandSpec = {
   name: 'connect',
-  summary: 'Connect the workstation to the cluster network (for now: --dry-run shows the routing plan)',
-  usage: '--dry-run [flags]',
+  summary: 'Connect the workstation to the cluster network (--dry-run: only show the routing plan)',
+  usage: '[flags]',
   flags: FLAGS,
   details: [
     'Later layers win: config.yml < command-line flags. List flags add to the lists in config.yml.',
@@ -35,14 +43,12 @@ export const connectCommand: CommandSpec = {
     'Exits with 1 and prints the reason when the plan has an error (e.g. an unresolved subnet conflict).',
   ].join('\n'),
   async run(args, env) {
-    if (!flagBoolean(args, 'dry-run')) {
-      throw new Error('connecting needs the daemon, which this tpv cannot start yet; run "tpv connect --dry-run" to see the routing plan');
-    }
-    return dryRun(args, env);
+    return flagBoolean(args, 'dry-run') ? dryRun(args, env) : connect(args, env);
   },
 };
 
-async function dryRun(args: ParsedArgs, env: CliEnvironment): Promise<number> {
+/** config.yml (or --config) merged with the scalar flags, and the list flags as typed. */
+function routingFromArgs(args: ParsedArgs, env: CliEnvironment): { config: RoutingConfig; flags: RoutingFlags } {
   const explicitConfig = flagString(args, 'config');
   const configPath = explicitConfig ?? defaultClientConfigPath(env.platform, env.env, env.env.HOME);
   const loaded = loadClientConfig({ path: configPath, readFile: env.readFile });
@@ -61,6 +67,29 @@ async function dryRun(args: ParsedArgs, env: CliEnvironment): Promise<number> {
     neverProxy: flagList(args, 'never-proxy'),
     allowConflictingSubnets: flagList(args, 'allow-conflicting-subnets'),
   };
+  return { config, flags };
+}
+
+async function connect(args: ParsedArgs, env: CliEnvironment): Promise<number> {
+  const { config, flags } = routingFromArgs(args, env);
+  const flat = await flattenChoice({ kubeconfig: flagString(args, 'kubeconfig'), context: flagString(args, 'context'), namespace: flagString(args, 'namespace') }, env);
+  const params = buildConnectParams({
+    kubeconfig: flat.text,
+    context: flat.context,
+    namespace: flat.namespace,
+    flags,
+    routingLayers: [config],
+    serviceCidrs: splitFlagValues(flagList(args, 'service-cidr')),
+    podCidrs: splitFlagValues(flagList(args, 'pod-cidr')),
+  });
+  const client = await startedDaemon(env);
+  const status = await withClient(client, (c) => c.connectCluster(params));
+  env.stdout(flagBoolean(args, 'json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+  return EXIT_OK;
+}
+
+async function dryRun(args: ParsedArgs, env: CliEnvironment): Promise<number> {
+  const { config, flags } = routingFromArgs(args, env);
   const clusterSubnets: ClusterSubnet[] = [
     ...splitFlagValues(flagList(args, 'service-cidr')).map((subnet) => ({ subnet, origin: 'service' as const })),
     ...splitFlagValues(flagList(args, 'pod-cidr')).map((subnet) => ({ subnet, origin: 'pods' as const })),

@@ -16,6 +16,10 @@ export interface DaemonOptions {
   device: string;
   /** Also log to stderr (foreground runs, tests). */
   stderr: boolean;
+  /** Image of the in-cluster relay (a stock `node` image). */
+  relayImage?: string;
+  /** Only repair what a crashed daemon left (journal replay), then exit. */
+  repairOnly: boolean;
 }
 
 export const DEFAULT_STATE_DIR = '/var/run/telepresence-vscode';
@@ -31,6 +35,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     idleExitSeconds: 300,
     device: 'tpv0',
     stderr: false,
+    repairOnly: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -65,6 +70,13 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv = proc
         break;
       }
       case '--stderr': opts.stderr = true; break;
+      case '--relay-image': {
+        const v = value();
+        if (!/^[a-zA-Z0-9][a-zA-Z0-9._\/:@-]{0,254}$/.test(v)) throw new Error(`daemon: --relay-image "${v}" is not an image reference`);
+        opts.relayImage = v;
+        break;
+      }
+      case '--repair': opts.repairOnly = true; break;
       default: throw new Error(`daemon: unknown option ${flag}`);
     }
   }

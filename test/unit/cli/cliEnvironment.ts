@@ -17,7 +17,8 @@ export function recordingEnvironment(opts: { routes?: Route[]; files?: Record<st
     stdout: (t) => { out.push(t); },
     stderr: (t) => { err.push(t); },
     platform: opts.platform ?? 'linux',
-    env: { HOME: '/home/dev' },
+    // A socket path where no daemon ever listens: unit tests never reach a real daemon.
+    env: { HOME: '/home/dev', TPV_SOCKET: '/nonexistent/tpv-unit-test.sock' },
     version: '9.9.9',
     readRoutingTable: async () => opts.routes ?? [],
     readFile: (path) => {

@@ -102,16 +102,16 @@ test('Windows uses its own default virtual subnet', async () => {
   assert.equal((JSON.parse(r.out) as RoutingPlan).virtualSubnet, '211.55.48.0/20');
 });
 
-test('without --dry-run, connect says what is possible instead', async () => {
+test('without --dry-run and without a kubeconfig, connect says where it looked', async () => {
   const env = recordingEnvironment({ routes: vpn });
   assert.equal(await runCli(['connect', ...cluster], commands, env), EXIT_FAILURE);
-  assert.match(env.err.join(''), /^tpv connect: error: connecting needs the daemon.*run "tpv connect --dry-run" to see the routing plan/);
+  assert.match(env.err.join(''), /^tpv connect: error: no kubeconfig found \(looked at \/home\/dev\/\.kube\/config\); pass --kubeconfig/);
 });
 
 test('an unknown connect flag is a usage error with the connect usage', async () => {
   const env = recordingEnvironment({ routes: vpn });
   assert.equal(await runCli(['connect', '--dry-run', '--vnet', 'all'], commands, env), EXIT_USAGE);
-  assert.match(env.err.join(''), /^tpv connect: error: unknown flag --vnet \(did you mean --vnat\?\)\n\nUsage: tpv connect --dry-run \[flags\]/);
+  assert.match(env.err.join(''), /^tpv connect: error: unknown flag --vnet \(did you mean --vnat\?\)\n\nUsage: tpv connect \[flags\]/);
 });
 
 test('no cluster subnets: an empty plan with a hint, not an error', async () => {

@@ -63,11 +63,33 @@ test('--version prints the version', async () => {
   assert.deepEqual(env.out, ['tpv 9.9.9\n']);
 });
 
-for (const name of ['status', 'vnat', 'disconnect', 'quit', 'uninstall', 'intercept', 'leave', 'ingest']) {
-  test(`tpv ${name} says it is not available yet`, async () => {
+test('tpv status without a daemon says it is not running (and exits 0: that is a status)', async () => {
+  const env = recordingEnvironment();
+  assert.equal(await runCli(['status'], commands, env), EXIT_OK);
+  assert.deepEqual(env.out, ['Daemon:     not running\n']);
+  const json = recordingEnvironment();
+  assert.equal(await runCli(['status', '--json'], commands, json), EXIT_OK);
+  assert.deepEqual(JSON.parse(json.out.join('')), { daemon: 'not running' });
+});
+
+for (const name of ['vnat', 'disconnect', 'uninstall']) {
+  test(`tpv ${name} without a daemon says how to start one`, async () => {
     const env = recordingEnvironment();
-    const argv = ['intercept', 'leave', 'ingest'].includes(name) ? [name, 'echo'] : [name];
-    assert.equal(await runCli(argv, commands, env), EXIT_FAILURE);
-    assert.match(env.err.join(''), new RegExp(`^tpv ${name}: error: "tpv ${name}" is not available yet: it needs the daemon client`));
+    assert.equal(await runCli([name], commands, env), EXIT_FAILURE);
+    assert.match(env.err.join(''), new RegExp(`^tpv ${name}: error: the daemon is not running \\(nothing is connected\\); start it with "tpv connect"`));
+  });
+}
+
+test('tpv quit without a daemon is a calm no-op', async () => {
+  const env = recordingEnvironment();
+  assert.equal(await runCli(['quit'], commands, env), EXIT_OK);
+  assert.deepEqual(env.out, ['The daemon is not running.\n']);
+});
+
+for (const name of ['intercept', 'leave', 'ingest']) {
+  test(`tpv ${name} says it needs the traffic agent`, async () => {
+    const env = recordingEnvironment();
+    assert.equal(await runCli([name, 'echo'], commands, env), EXIT_FAILURE);
+    assert.match(env.err.join(''), new RegExp(`^tpv ${name}: error: "tpv ${name}" needs the traffic agent`));
   });
 }
