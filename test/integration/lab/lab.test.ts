@@ -62,7 +62,9 @@ describe('lab up: network, DNS, kubectl', { skip }, () => {
 
   const echo = () => info.services.find((s) => s.namespace === 'default' && s.name === 'echo')!;
   const pods = (prefix: string) => info.pods.filter((p) => p.name.startsWith(prefix));
-  const kubectl = (...args: string[]) => inNs(info.workstationNetns, 'kubectl', '--kubeconfig', info.kubeconfig, '--request-timeout=20s', ...args);
+  // A per-lab discovery cache under the lab's state directory: nothing in ~/.kube, and no stale cache from another lab on the same address.
+  const kubectlEnv = () => ['env', `KUBECACHEDIR=${info.stateDir}/kube-cache`, 'kubectl', '--kubeconfig', info.kubeconfig];
+  const kubectl = (...args: string[]) => inNs(info.workstationNetns, 'env', ...kubectlEnv().slice(1), '--request-timeout=20s', ...args);
 
   test('up describes the lab and is idempotent', async () => {
     assert.ok(upSeconds > 0);
@@ -140,7 +142,7 @@ describe('lab up: network, DNS, kubectl', { skip }, () => {
 
     const restart = await kubectl('rollout', 'restart', 'deploy/echo');
     assert.equal(restart.code, 0, restart.stderr);
-    const status = await sh('ip', ['netns', 'exec', info.workstationNetns, 'kubectl', '--kubeconfig', info.kubeconfig, 'rollout', 'status', 'deploy/echo', '--timeout=90s'], 100_000);
+    const status = await sh('ip', ['netns', 'exec', info.workstationNetns, ...kubectlEnv(), 'rollout', 'status', 'deploy/echo', '--timeout=90s'], 100_000);
     assert.equal(status.code, 0, status.stderr + status.stdout);
     // Old pods' processes and namespaces are really gone (allow the grace period to finish).
     const deadline = Date.now() + 20_000;
@@ -156,7 +158,7 @@ describe('lab up: network, DNS, kubectl', { skip }, () => {
     assert.equal(now.length, 2);
     for (const p of now) assert.ok(!oldPods.some((o) => o.name === p.name), `${p.name} is a new pod`);
 
-    const pf = spawn('ip', ['netns', 'exec', info.workstationNetns, 'kubectl', '--kubeconfig', info.kubeconfig, 'port-forward', 'svc/echo', '18080:80'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pf = spawn('ip', ['netns', 'exec', info.workstationNetns, ...kubectlEnv(), 'port-forward', 'svc/echo', '18080:80'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       await new Promise<void>((resolve, reject) => {
         let out = '';
