@@ -55,7 +55,9 @@ export async function ensureRelay(core: CoreV1Api, apps: AppsV1Api, params: Rela
     // A fresh secret with every install or upgrade: old clients lose access.
     secret = randomBytes(32).toString('base64url');
     const spec: RelaySpec = { ...params, secret };
-    log.info(installed === undefined ? `installing relay ${params.version} in ${namespace}` : `upgrading relay ${installed} → ${params.version} in ${namespace}`);
+    log.info(installed === undefined ? `installing relay ${params.version} in ${namespace}`
+      : upgrade ? `upgrading relay ${installed} → ${params.version} in ${namespace}`
+      : `re-creating the relay's secret in ${namespace} (it was missing)`);
     await upsert(() => core.createNamespacedConfigMap({ namespace, body: relayConfigMap(spec) }), () => core.replaceNamespacedConfigMap({ name: RELAY_NAME, namespace, body: relayConfigMap(spec) }), 'create the relay ConfigMap', namespace);
     await upsert(() => core.createNamespacedSecret({ namespace, body: relaySecret(spec) }), () => core.replaceNamespacedSecret({ name: RELAY_NAME, namespace, body: relaySecret(spec) }), 'create the relay Secret', namespace);
     await upsert(() => apps.createNamespacedDeployment({ namespace, body: relayDeployment(spec) }), () => apps.replaceNamespacedDeployment({ name: RELAY_NAME, namespace, body: relayDeployment(spec) }), 'create the relay Deployment', namespace);
@@ -108,6 +110,7 @@ export async function waitForReadyRelayPod(core: CoreV1Api, namespace: string, v
       throw explain(e, 'list relay pods', namespace);
     }
     const current = pods.filter((p) => p.metadata?.annotations?.[VERSION_ANNOTATION] === version);
+    if (current.length === 0 && pods.length > 0) last = `${pods.length} relay pod(s) exist, but none of version ${version} yet`;
     const ready = current.find(isReady);
     if (ready?.metadata?.name) return ready.metadata.name;
     const withProblem = current.map((p) => [p.metadata?.name, podProblem(p)] as const).find(([, why]) => why);
