@@ -57,7 +57,7 @@ export function spawnDetached(cmd: LaunchCommand): LaunchedProcess {
     try { return readFileSync(errPath, 'utf8').slice(0, 8192); } catch { return ''; }
   };
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    child.once('error', (e) => resolve({ code: 127, stderr: `${cmd.file}: ${e.message}` }));
+    child.once('error', (e) => resolve({ code: null, stderr: `could not run ${cmd.file}: ${e.message}` }));
     child.once('exit', (code) => resolve({ code, stderr: readStderr() }));
   });
   void exited.finally(() => rmSync(dir, { recursive: true, force: true }));

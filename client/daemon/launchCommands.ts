@@ -24,6 +24,8 @@ export interface DaemonLaunchSpec {
   /** Seconds the daemon stays up while disconnected with no client (0 = forever). */
   idleExitSeconds?: number;
   logFile?: string;
+  /** Where the daemon keeps its journal of host changes (default /var/run/telepresence-vscode). */
+  stateDir?: string;
   extraArgs?: string[];
 }
 
@@ -47,6 +49,7 @@ export function daemonArgs(spec: DaemonLaunchSpec): string[] {
   if (spec.logLevel) args.push('--log-level', spec.logLevel);
   if (spec.idleExitSeconds !== undefined) args.push('--idle-exit', String(spec.idleExitSeconds));
   if (spec.logFile) args.push('--log-file', spec.logFile);
+  if (spec.stateDir) args.push('--state-dir', spec.stateDir);
   return [...args, ...(spec.extraArgs ?? [])];
 }
 

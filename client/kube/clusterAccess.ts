@@ -7,7 +7,7 @@ import type { RawKubeconfig } from './kubeconfigTypes';
 
 export async function kubeConfigFor(merged: RawKubeconfig, contextName: string): Promise<KubeConfig> {
   findContext(merged, contextName);
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { KubeConfig } = await import('./k8s');
   const kc = new KubeConfig();
   kc.loadFromString(JSON.stringify({ ...inlineTokenFiles(onlyContext(merged, contextName)), 'current-context': contextName }));
   return kc;
@@ -21,7 +21,7 @@ export interface NamespaceList {
 
 /** Namespaces of the cluster, or the context's own namespace when listing them is forbidden. */
 export async function listNamespaces(kc: KubeConfig, fallback: string): Promise<NamespaceList> {
-  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const { CoreV1Api } = await import('./k8s');
   try {
     const list = await kc.makeApiClient(CoreV1Api).listNamespace({ timeoutSeconds: 10 });
     return { names: list.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '').sort() };

@@ -83,7 +83,7 @@ export async function flattenKubeconfig(merged: RawKubeconfig, contextName: stri
   const cluster = merged.clusters?.find((c) => c.name === ctx.cluster)?.cluster;
   if (!cluster) throw new Error(`context "${contextName}" names cluster "${ctx.cluster}", which is not in the kubeconfig`);
   if (!merged.users?.some((u) => u.name === ctx.user)) throw new Error(`context "${contextName}" names user "${ctx.user}", which is not in the kubeconfig`);
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { KubeConfig } = await import('./k8s');
   const kc = new KubeConfig();
   kc.loadFromString(JSON.stringify({ ...inlineTokenFiles(onlyContext(merged, contextName)), 'current-context': contextName }));
   const opts: RequestOptions = { headers: {} };

@@ -1,0 +1,257 @@
+// This window's link to the machine's daemon: finds a running one (several
+// windows share it), starts one after consent, follows its pushed status and
+// VNAT mappings, and streams its log into the output channel.
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import type { DaemonStatus, LogEntry, VnatMapping } from '../../daemon/protocol/rpc';
+import type { DaemonClient } from '../../client/daemon/daemonClient';
+import type { DaemonLauncher, LaunchedProcess } from '../../client/daemon/daemonLauncher';
+import type { DaemonLaunchSpec, LauncherKind } from '../../client/daemon/launchCommands';
+import { readSettings } from '../settings';
+import { consentText, type ConsentFacts } from './consentMessage';
+
+/** Thrown by commands that need a connected cluster. */
+export class NotConnected extends Error {
+  override readonly name = 'NotConnected';
+  constructor(what: string) {
+    super(`${what} requires a connection: run "Telepresence: Connect" first.`);
+  }
+}
+
+export type ConsentFactsProvider = (launcher: LauncherKind) => Promise<Omit<ConsentFacts, 'launcher' | 'reason' | 'replaceDetail'>>;
+
+export class DaemonSession implements vscode.Disposable {
+  private client: DaemonClient | undefined;
+  private clientSubscriptions: Array<{ dispose(): void }> = [];
+  private discoverTimer: NodeJS.Timeout | undefined;
+  private attaching: Promise<DaemonClient | undefined> | undefined;
+  private _status: DaemonStatus | undefined;
+  private _mappings: VnatMapping[] = [];
+  private readonly statusEmitter = new vscode.EventEmitter<DaemonStatus | undefined>();
+  private readonly mappingsEmitter = new vscode.EventEmitter<VnatMapping[]>();
+  private readonly credentialsEmitter = new vscode.EventEmitter<{ context: string }>();
+  /** undefined = no daemon. */
+  readonly onDidChangeStatus = this.statusEmitter.event;
+  readonly onDidChangeMappings = this.mappingsEmitter.event;
+  readonly onCredentialsExpired = this.credentialsEmitter.event;
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {}
+
+  get status(): DaemonStatus | undefined { return this._status; }
+  get mappings(): VnatMapping[] { return this._mappings; }
+  get connected(): boolean { return this._status?.connection.state === 'connected'; }
+  get daemon(): DaemonClient | undefined { return this.client; }
+
+  /** The client when a cluster is connected; otherwise a NotConnected error naming `what`. */
+  requireConnected(what: string): DaemonClient {
+    if (!this.client || !this.connected) throw new NotConnected(what);
+    return this.client;
+  }
+
+  /**
+   * Attaches to a daemon that is already running, without starting one; looks
+   * again every few seconds while none runs, so a daemon another window or
+   * `tpv` starts shows up here too.
+   */
+  async discover(): Promise<DaemonClient | undefined> {
+    if (this.client) return this.client;
+    this.attaching ??= (async () => {
+      const { DaemonClient } = await import('../../client/daemon/daemonClient');
+      try {
+        const client = await DaemonClient.connect({ socketPath: readSettings().socketPath, reconnect: true, log: (m) => this.log.debug(m) });
+        const { decideHandshake } = await import('../../client/daemon/handshake');
+        const { PROTOCOL_VERSION } = await import('../../daemon/protocol/rpc');
+        const v = await client.version();
+        if (decideHandshake(v, { version: this.version, protocolVersion: PROTOCOL_VERSION }).action === 'client-too-old') {
+          this.log.warn(`the running daemon ${v.version} speaks protocol ${v.protocolVersion}; update this extension to use it`);
+          client.dispose();
+          return undefined;
+        }
+        await this.adopt(client);
+        return client;
+      } catch {
+        this.scheduleDiscovery();
+        return undefined;
+      }
+    })().finally(() => { this.attaching = undefined; });
+    return this.attaching;
+  }
+
+  /** Finds or starts the daemon (with the consent dialog) and returns a client. */
+  async ensure(facts: ConsentFactsProvider, signal?: AbortSignal): Promise<DaemonClient> {
+    const existing = this.client ?? (await this.discover());
+    const settings = readSettings();
+    const { ensureDaemon, ConsentDeclined } = await import('../../client/daemon/ensureDaemon');
+    const { ElevationUnavailable } = await import('../../client/daemon/daemonErrors');
+    const { PROTOCOL_VERSION } = await import('../../daemon/protocol/rpc');
+    const { decideHandshake } = await import('../../client/daemon/handshake');
+    if (existing) {
+      const v = await existing.version();
+      if (decideHandshake(v, { version: this.version, protocolVersion: PROTOCOL_VERSION }).action === 'use') return existing;
+      // Older daemon: let ensureDaemon replace it on a fresh connection.
+      this.release();
+    }
+    let kind = await this.launcherKind(settings.launcher);
+    for (;;) {
+      try {
+        const launcherKind = kind;
+        const { client } = await ensureDaemon({
+          socketPath: settings.socketPath,
+          reconnect: true,
+          log: (m) => this.log.debug(m),
+          clientVersion: this.version,
+          spec: this.launchSpec(),
+          launcher: () => this.launcher(launcherKind),
+          consent: async (why, detail) => this.askConsent({ ...(await facts(launcherKind)), launcher: launcherKind, reason: why, ...(detail ? { replaceDetail: detail } : {}) }),
+          signal,
+        });
+        await this.adopt(client);
+        return client;
+      } catch (e) {
+        if (e instanceof ElevationUnavailable && kind === 'pkexec') {
+          this.log.warn(`${e.message}; falling back to sudo in a terminal`);
+          kind = 'sudo';
+          continue;
+        }
+        if (e instanceof ConsentDeclined) throw e;
+        throw e;
+      }
+    }
+  }
+
+  /** After quit: forget the client and stop following it. */
+  release(): void {
+    for (const d of this.clientSubscriptions.splice(0)) d.dispose();
+    this.client?.dispose();
+    this.client = undefined;
+    this.setStatus(undefined);
+    this.setMappings([]);
+  }
+
+  dispose(): void {
+    if (this.discoverTimer) clearTimeout(this.discoverTimer);
+    this.release();
+    this.statusEmitter.dispose();
+    this.mappingsEmitter.dispose();
+    this.credentialsEmitter.dispose();
+  }
+
+  private get version(): string {
+    return String((this.context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
+  }
+
+  private scheduleDiscovery(): void {
+    if (this.discoverTimer) return;
+    this.discoverTimer = setTimeout(() => { this.discoverTimer = undefined; void this.discover(); }, 5000);
+  }
+
+  private async adopt(client: DaemonClient): Promise<void> {
+    if (this.client === client) return;
+    this.release();
+    this.client = client;
+    this.clientSubscriptions.push(
+      client.onStatusChanged((s) => this.setStatus(s)),
+      client.onVnatChanged((m) => this.setMappings(m)),
+      client.onLog((entry) => this.writeLog(entry)),
+      client.onCredentialsExpired((c) => this.credentialsEmitter.fire(c)),
+      client.onConnectionLost(() => { this.log.info('lost the daemon connection; reconnecting'); this.setStatus(undefined); }),
+      client.onReconnected((v) => { this.log.info(`reconnected to daemon ${v.version} (pid ${v.pid})`); void client.vnatList().then((m) => this.setMappings(m), () => undefined); }),
+    );
+    this.setStatus(await client.status());
+    this.setMappings(await client.vnatList());
+    await client.subscribeLogs(this.daemonLogLevel());
+  }
+
+  private setStatus(s: DaemonStatus | undefined): void {
+    this._status = s;
+    void vscode.commands.executeCommand('setContext', 'telepresence.state', s ? s.connection.state : 'no-daemon');
+    void vscode.commands.executeCommand('setContext', 'telepresence.connected', s?.connection.state === 'connected');
+    this.statusEmitter.fire(s);
+  }
+
+  private setMappings(m: VnatMapping[]): void {
+    this._mappings = m;
+    this.mappingsEmitter.fire(m);
+  }
+
+  private writeLog(e: LogEntry): void {
+    const line = `[daemon:${e.scope}] ${e.message}`;
+    switch (e.level) {
+      case 'trace': this.log.trace(line); break;
+      case 'debug': this.log.debug(line); break;
+      case 'info': this.log.info(line); break;
+      case 'warn': this.log.warn(line); break;
+      case 'error': this.log.error(line); break;
+    }
+  }
+
+  private daemonLogLevel(): LogEntry['level'] {
+    // Follow the output channel's level so "Set Log Level…" also applies to the daemon's lines.
+    switch (this.log.logLevel) {
+      case vscode.LogLevel.Trace: return 'trace';
+      case vscode.LogLevel.Debug: return 'debug';
+      case vscode.LogLevel.Warning: return 'warn';
+      case vscode.LogLevel.Error: return 'error';
+      default: return 'info';
+    }
+  }
+
+  private launchSpec(): DaemonLaunchSpec {
+    const s = readSettings();
+    return {
+      nodePath: process.execPath,
+      daemonScript: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'daemon.js').fsPath,
+      socketPath: s.socketPath,
+      ownerUid: process.getuid?.() ?? 0,
+      ownerGid: process.getgid?.() ?? 0,
+      logLevel: s.logLevel,
+      idleExitSeconds: s.idleExitSeconds,
+      ...(s.stateDir ? { stateDir: s.stateDir } : {}),
+      ...(s.logFile ? { logFile: s.logFile } : {}),
+    };
+  }
+
+  private async launcherKind(setting: ReturnType<typeof readSettings>['launcher']): Promise<LauncherKind> {
+    const { defaultLauncherKind } = await import('../../client/daemon/launchCommands');
+    if (setting !== 'auto') return setting;
+    const kind = defaultLauncherKind(process.platform, process.getuid?.());
+    // pkexec needs a polkit agent on a display; over SSH or without pkexec, sudo in a terminal works.
+    if (kind === 'pkexec' && (!existsSync('/usr/bin/pkexec') || !(process.env.DISPLAY || process.env.WAYLAND_DISPLAY) || vscode.env.remoteName)) return 'sudo';
+    return kind;
+  }
+
+  private async launcher(kind: LauncherKind): Promise<DaemonLauncher> {
+    const { ProcessLauncher, TerminalSudoLauncher } = await import('../../client/daemon/daemonLauncher');
+    if (kind !== 'sudo') return new ProcessLauncher(kind);
+    return new TerminalSudoLauncher((shellLine) => this.runInTerminal(shellLine));
+  }
+
+  private runInTerminal(shellLine: string): LaunchedProcess {
+    const terminal = vscode.window.createTerminal({
+      name: 'Telepresence: start daemon',
+      shellPath: '/bin/sh',
+      // Keep the terminal open a moment on failure so the message can be read.
+      shellArgs: ['-c', `echo 'Starting the Telepresence daemon as root:'; ${shellLine}; st=$?; [ $st -ne 0 ] && sleep 5; exit $st`],
+      isTransient: true,
+    });
+    terminal.show(false);
+    const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const sub = vscode.window.onDidCloseTerminal((t) => {
+        if (t !== terminal) return;
+        sub.dispose();
+        resolve({ code: t.exitStatus?.code ?? null, stderr: '' });
+      });
+    });
+    return { exited };
+  }
+
+  private async askConsent(facts: ConsentFacts): Promise<boolean> {
+    if (!readSettings().confirmElevation) return true;
+    const text = consentText(facts);
+    const start = facts.reason === 'replace' ? 'Restart Daemon' : 'Start Daemon';
+    const always = `${start} and Don't Ask Again on This Machine`;
+    const answer = await vscode.window.showWarningMessage(text.message, { modal: true, detail: text.detail }, start, always);
+    if (answer === always) await vscode.workspace.getConfiguration('telepresence').update('confirmElevation', false, vscode.ConfigurationTarget.Global);
+    return answer === start || answer === always;
+  }
+}
