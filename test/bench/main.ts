@@ -1,0 +1,43 @@
+// `npm run bench`: the data path's benchmarks, each against a baseline
+// measured in the same run, printed as a table of ratios (`--json` for
+// machine-readable output). A benchmark, not a test: it asserts nothing.
+import { benchPacketPath } from './packetPath';
+import { benchTunnel } from './tunnel';
+import { missingNetworkPrivileges } from '../support/privileges';
+
+interface Row { suite: string; name: string; baseline: number; measured: number; ratio: number; unit: string }
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const quick = process.argv.includes('--quick');
+  const log = (line: string) => { if (!json) process.stderr.write(`${line}\n`); };
+  const rows: Row[] = [];
+  const skipped: string[] = [];
+
+  log('tunnel: session → relay process → sink, vs direct loopback');
+  for (const r of await benchTunnel({ bytes: quick ? 64 << 20 : 256 << 20 })) rows.push({ suite: 'tunnel', ...r });
+
+  const missing = missingNetworkPrivileges();
+  if (missing) {
+    skipped.push(`packet path (TUN in a namespace): ${missing}`);
+  } else {
+    log('packet path: TUN + system stack NAT in a namespace, vs direct loopback');
+    for (const r of await benchPacketPath({ bytes: quick ? 128 << 20 : 512 << 20, runs: quick ? 3 : 5, log })) rows.push({ suite: 'packet path', ...r });
+  }
+
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ rows, skipped }, null, 2)}\n`);
+    return;
+  }
+  const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+  const table = rows.map((r) => [r.suite, r.name, `${fmt(r.baseline)} ${r.unit}`, `${fmt(r.measured)} ${r.unit}`, r.ratio.toFixed(2)]);
+  const headers = ['SUITE', 'MEASURE', 'BASELINE', 'MEASURED', 'RATIO'];
+  const widths = headers.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
+  for (const line of [headers, ...table]) process.stdout.write(`${line.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
+  for (const s of skipped) process.stdout.write(`skipped: ${s}\n`);
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench: ${e.stack ?? e.message}\n`);
+  process.exitCode = 1;
+});
