@@ -3,7 +3,7 @@
 // content and the VNAT view's disconnected state.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodeServer } from './harness/codeServer';
@@ -16,6 +16,22 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   contributes: { commands: Array<{ command: string; title: string; category: string }>; menus: { commandPalette: Array<{ command: string; when: string }> } };
 };
 const ACTIVATION_BUDGET_MS = 50;
+const runtimeShipped = execFileSync('unzip', ['-Z1', ensureVsix().path], { encoding: 'utf8' }).includes('extension/dist/extensionRuntime.js');
+
+/** A cluster nobody serves (port 9 refuses at once): Connect gets as far as the consent dialog. */
+const UNREACHABLE_KUBECONFIG = `apiVersion: v1
+kind: Config
+current-context: nowhere
+clusters:
+- name: nowhere
+  cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}
+users:
+- name: someone
+  user: {token: e2e-token}
+contexts:
+- name: nowhere
+  context: {cluster: nowhere, user: someone, namespace: team}
+`;
 
 /** "Telepresence activated in X ms" from the extension's log file in code-server's user-data directory. */
 function selfReportedActivation(userDataDir: string): string | undefined {
@@ -34,7 +50,11 @@ describe('extension in code-server, no daemon', { timeout: 600_000 }, () => {
       vsix: vsix.path,
       log: (l) => console.log(`# ${l}`),
       // A socket nobody listens on: a daemon some other suite runs must not be found.
-      settings: { 'telepresence.daemon.socketPath': '/nonexistent/tpv-e2e/daemon.sock' },
+      settings: {
+        'telepresence.daemon.socketPath': '/nonexistent/tpv-e2e/daemon.sock',
+        'telepresence.kubeconfig': '${e2eWorkspace}/kubeconfig.yaml',
+      },
+      workspaceFiles: { 'kubeconfig.yaml': UNREACHABLE_KUBECONFIG },
     });
     await server.start();
     wb = await Workbench.open(server.url);
@@ -108,5 +128,23 @@ describe('extension in code-server, no daemon', { timeout: 600_000 }, () => {
     await toast.waitFor();
     assert.match(await toast.innerText(), /requires a connection: run "Telepresence: Connect" first/);
     assert.equal(await toast.locator('.monaco-button', { hasText: /^Connect$/ }).count(), 1);
+  });
+
+  test('Connect asks for consent before starting the daemon; declining is calm and changes nothing', {
+    todo: runtimeShipped ? undefined : 'needs dist/extensionRuntime.js in the .vsix (scripts/build.mjs entry for extension/runtime.ts)',
+  }, async () => {
+    await wb.runCommand('Telepresence: Connect to Cluster…');
+    await wb.pickQuickItem(/^nowhere$/);
+    // Listing namespaces fails (nothing listens): the context's namespace is offered.
+    await wb.pickQuickItem(/^team$/);
+    const text = await wb.answerDialog('Cancel');
+    assert.match(text, /Start the Telepresence daemon as root\?/);
+    assert.match(text, /creates the network device tpv0 \(TUN\)/);
+    assert.match(text, /the service subnet of "nowhere"/);
+    assert.match(text, /answers DNS for cluster\.local/);
+    const toast = wb.page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'was not started' }).first();
+    await toast.waitFor();
+    assert.match(await toast.innerText(), /declined\. Nothing was changed/);
+    assert.equal(await wb.page.locator('.notifications-toasts .notification-toast .codicon-error').count(), 0, 'no error notification');
   });
 });

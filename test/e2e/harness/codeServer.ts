@@ -12,7 +12,7 @@ export interface CodeServerOptions {
   vsix: string;
   /** Run inside this network namespace (`ip netns exec`); default: the host's loopback. */
   netns?: string;
-  /** User settings (settings.json). */
+  /** User settings (settings.json); `${e2eWorkspace}` in a string value becomes the workspace folder's path. */
   settings?: Record<string, unknown>;
   /** Extra environment for the server and its extension host (e.g. KUBECONFIG, HOME). */
   env?: Record<string, string>;
@@ -51,7 +51,7 @@ export class CodeServer {
       'update.mode': 'none',
       'window.commandCenter': false,
       ...this.opts.settings,
-    }, null, 2));
+    }, null, 2).replaceAll('${e2eWorkspace}', this.workspace));
     const config = join(this.dir, 'config.yaml');
     writeFileSync(config, 'auth: none\ncert: false\n');
     const base = [...install.command.slice(1), '--config', config, '--user-data-dir', this.userDataDir, '--extensions-dir', this.extensionsDir];
