@@ -1,5 +1,8 @@
 // Commands that talk to a running daemon.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { envFileText } from '../envFile';
+import { flagString } from '../argParser';
 import { DaemonNotRunning } from '../../client/daemon/daemonErrors';
 import { DaemonClient } from '../../client/daemon/daemonClient';
 import { flagBoolean, type FlagSpec } from '../argParser';
@@ -104,6 +107,58 @@ export const daemonCommands: CommandSpec[] = [
     },
   },
   needsAgent('intercept', 'Redirect a workload\'s traffic to this workstation', 'WORKLOAD --port [LOCAL:]REMOTE [flags]'),
-  needsAgent('leave', 'End an intercept', 'WORKLOAD'),
-  needsAgent('ingest', 'Get a workload\'s environment and mounts without redirecting its traffic', 'WORKLOAD [flags]'),
+  {
+    name: 'leave',
+    summary: 'End an intercept or ingest',
+    usage: 'WORKLOAD [--namespace N]',
+    flags: [{ name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace of the workload (default: the connected namespace)' }],
+    maxPositionals: 1,
+    async run(args, env) {
+      const workload = args.positionals[0];
+      if (!workload) throw new Error('name the workload to leave: tpv leave WORKLOAD');
+      const namespace = flagString(args, 'namespace');
+      await withClient(await runningDaemon(env), (c) => c.leave(namespace ? { workload, namespace } : { workload }));
+      env.stdout(`Left ${workload}.\n`);
+      return EXIT_OK;
+    },
+  },
+  {
+    name: 'ingest',
+    summary: 'Get a workload\'s environment (IPs mapped to virtual IPs) and mounts without redirecting its traffic',
+    usage: 'WORKLOAD [--container C] [--namespace N] [--env-file F] [--env-json F] [--json]',
+    flags: [
+      { name: 'container', kind: 'string', valueName: 'NAME', description: 'Container whose environment to take (default: the first)' },
+      { name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace of the workload (default: the connected namespace)' },
+      { name: 'env-file', kind: 'string', valueName: 'PATH', description: 'Write the environment as KEY=VALUE lines (docker --env-file format)' },
+      { name: 'env-json', kind: 'string', valueName: 'PATH', description: 'Write the environment as a JSON object' },
+      JSON_FLAG,
+    ],
+    maxPositionals: 1,
+    async run(args, env) {
+      const workload = args.positionals[0];
+      if (!workload) throw new Error('name the workload: tpv ingest WORKLOAD');
+      const params: { workload: string; port: string; mode: 'ingest'; namespace?: string; container?: string } = { workload, port: '', mode: 'ingest' };
+      const namespace = flagString(args, 'namespace');
+      const container = flagString(args, 'container');
+      if (namespace) params.namespace = namespace;
+      if (container) params.container = container;
+      const result = await withClient(await runningDaemon(env), (c) => c.intercept(params));
+      const envFile = flagString(args, 'env-file');
+      const envJson = flagString(args, 'env-json');
+      if (envFile) {
+        const { text, skipped } = envFileText(result.env);
+        writeFileSync(envFile, text, { mode: 0o600 });
+        for (const k of skipped) env.stderr(`tpv ingest: warning: ${k} has a multi-line value, which the env-file format cannot hold; it is in --env-json\n`);
+      }
+      if (envJson) writeFileSync(envJson, `${JSON.stringify(result.env, null, 2)}\n`, { mode: 0o600 });
+      if (flagBoolean(args, 'json')) {
+        env.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      } else {
+        const i = result.intercept;
+        env.stdout(`Ingested ${i.kind} ${i.namespace}/${i.workload}: ${Object.keys(result.env).length} variables${envFile ? ` → ${envFile}` : ''}${envJson ? ` → ${envJson}` : ''}\n`);
+        if (result.mounts.length) env.stdout(`Mounts: ${result.mounts.map((m) => m.mountPath).join(', ')}\n`);
+      }
+      return EXIT_OK;
+    },
+  },
 ];

@@ -29,6 +29,8 @@ import { TunDevice } from '../tun/tunDevice';
 import { TunnelSupervisor } from '../tunnel/tunnelSupervisor';
 import type { ConnectionEvents, ActiveConnection } from './connection';
 import { FlowForwarder, type TcpFlowContext } from './flowForwarder';
+import { chooseContainer, containerEnvironment, findWorkload, readyPod } from '../intercept/containerEnv';
+import { mangleEnv } from '../vnat/envMangling';
 import { MappingRegistry, type VirtualAddressTable } from './mappingRegistry';
 
 /** The routing decision, given the cluster's subnets (pure; see daemon/routing). */
@@ -78,6 +80,7 @@ export class LiveConnection implements ActiveConnection {
   private readonly since = new Date().toISOString();
   private tunnelError: string | undefined;
   private closed = false;
+  private readonly ingests = new Map<string, InterceptInfo>();
 
   constructor(private readonly params: ConnectParams, private readonly deps: LiveConnectionDeps, private readonly events: ConnectionEvents) {
     this.log = deps.logger.scoped('connection');
@@ -271,16 +274,46 @@ export class LiveConnection implements ActiveConnection {
     return this.mappingsRegistry?.list() ?? [];
   }
 
-  async intercept(_params: InterceptParams): Promise<InterceptResult> {
-    throw new Error('intercept and ingest need the traffic agent, which this version cannot inject yet');
+  async intercept(params: InterceptParams): Promise<InterceptResult> {
+    if (params.mode !== 'ingest') {
+      throw new Error('intercepting traffic needs the traffic agent, which this version cannot inject yet; "ingest" gives the environment without redirecting traffic');
+    }
+    const clients = this.clients!;
+    const namespace = params.namespace ?? this.params.namespace;
+    const workload = await findWorkload(clients.apps, namespace, params.workload);
+    const pod = await readyPod(clients.core, workload);
+    const container = chooseContainer(pod.spec!, params.container, `${namespace}/${params.workload}`);
+    const raw = await containerEnvironment(clients.kubeConfig, namespace, pod.metadata!.name!, container);
+    const spec = pod.spec!.containers.find((c) => c.name === container)!;
+    const mounts = (spec.volumeMounts ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath, readOnly: !!m.readOnly }));
+    const registry = this.mappingsRegistry!;
+    const translated = this.plan!.subnets.filter((e) => e.resolution === 'vnat' || e.resolution === 'proxy-via');
+    const mangled = mangleEnv(raw, {
+      toVirtual: (ip) => registry.toVirtual(ip),
+      families: { ipv4: translated.some((e) => !e.subnet.includes(':')), ipv6: translated.some((e) => e.subnet.includes(':')) },
+    });
+    for (const ref of mangled.references) registry.noteEnvVar(ref.realIp, ref.variable);
+    const env: Record<string, string> = {
+      ...mangled.env,
+      TELEPRESENCE_CONTAINER: container,
+      TELEPRESENCE_MOUNTS: mounts.map((m) => m.mountPath).join(':'),
+      TELEPRESENCE_INTERCEPT_ID: `${namespace}/${params.workload}:${container}`,
+    };
+    const info: InterceptInfo = { workload: params.workload, namespace, kind: workload.kind, remotePort: 0, localPort: 0, mode: 'ingest', since: new Date().toISOString() };
+    this.ingests.set(`${namespace}/${params.workload}`, info);
+    this.events.changed();
+    this.log.info(`ingested ${workload.kind} ${namespace}/${params.workload} (container ${container} of pod ${pod.metadata!.name}); ${mangled.references.length} IP reference(s) mapped to virtual IPs`);
+    return { intercept: info, env, mounts };
   }
 
-  async leave(workload: string): Promise<void> {
-    throw new Error(`no intercept of ${workload} is active`);
+  async leave(workload: string, namespace?: string): Promise<void> {
+    const key = `${namespace ?? this.params.namespace}/${workload}`;
+    if (!this.ingests.delete(key)) throw new Error(`no intercept or ingest of ${key} is active`);
+    this.events.changed();
   }
 
   interceptList(): InterceptInfo[] {
-    return [];
+    return [...this.ingests.values()];
   }
 
   updateCredentials(kubeconfig: string): void {

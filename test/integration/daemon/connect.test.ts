@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabInfo } from '../../lab/labLifecycle';
@@ -164,6 +164,42 @@ describe('tpv connect through the daemon, with a VPN routing 10.0.0.0/8', { skip
       setTimeout(()=>{console.log(ok,bad,'TIMEOUT');process.exit(1)},30000);`;
     const r = await ws.exec(process.execPath, ['-e', script], 60_000);
     assert.equal(r.stdout.trim(), '200 0', r.stdout + r.stderr);
+  });
+
+  test('tpv ingest echo --env-json: cluster IPs become virtual IPs, everything else is the container\'s env, and the virtual IPs answer', async () => {
+    const file = join(ws.dir, 'echo-env.json');
+    const r = await ws.tpv('ingest', 'echo', '--env-json', file);
+    assert.equal(r.code, 0, r.stderr);
+    const mangled = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    const pod = lab.pods.find((p) => p.namespace === 'default' && p.name.startsWith('echo-') && p.ready)!;
+    const k = await ws.exec('kubectl', ['exec', '-n', 'default', pod.name, '--', 'env']);
+    assert.equal(k.code, 0, k.stderr);
+    const reference = Object.fromEntries(k.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    assert.ok(inVirtualSubnet(mangled.ECHO_SERVICE_HOST ?? ''), `ECHO_SERVICE_HOST=${mangled.ECHO_SERVICE_HOST}`);
+    const clusterIp = /\b10\.13[02]\.\d+\.\d+\b/;
+    let translated = 0;
+    for (const [key, value] of Object.entries(reference)) {
+      if (key === 'HOSTNAME') continue;
+      if (clusterIp.test(value)) {
+        assert.ok(!clusterIp.test(mangled[key] ?? ''), `${key} still holds a cluster IP: ${mangled[key]}`);
+        translated++;
+      } else {
+        assert.equal(mangled[key], value, `${key} must be unchanged`);
+      }
+    }
+    assert.ok(translated >= 3, `only ${translated} variables held cluster IPs`);
+    // Every service the environment names is reachable on its virtual IP and port.
+    const services = Object.keys(mangled).filter((k) => k.endsWith('_SERVICE_HOST') && inVirtualSubnet(mangled[k]!));
+    assert.ok(services.length >= 2, services.join(', '));
+    for (const host of services) {
+      const port = mangled[host.replace(/_HOST$/, '_PORT')]!;
+      const script = `const s=require('net').connect(${port},'${mangled[host]}');s.on('connect',()=>{console.log('OK');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(1)});setTimeout(()=>{console.log('TIMEOUT');process.exit(1)},5000)`;
+      const c = await ws.exec(process.execPath, ['-e', script]);
+      assert.equal(c.stdout.trim(), 'OK', `${host}=${mangled[host]}:${port}`);
+    }
+    const list = await ws.tpvJson<VnatMapping[]>('vnat');
+    assert.ok(list.some((m) => m.virtualIp === mangled.ECHO_SERVICE_HOST && m.envVars.includes('ECHO_SERVICE_HOST')), 'the VNAT list names the variable');
+    assert.equal((await ws.tpv('leave', 'echo')).code, 0);
   });
 
   test('disconnect puts routes, rules, nftables, resolv.conf and devices back byte for byte', async () => {
