@@ -5,20 +5,39 @@ import { envFileText } from '../envFile';
 import { flagString } from '../argParser';
 import { DaemonNotRunning } from '../../client/daemon/daemonErrors';
 import { DaemonClient } from '../../client/daemon/daemonClient';
-import { flagBoolean, type FlagSpec } from '../argParser';
+import { flagBoolean, type FlagSpec, type ParsedArgs } from '../argParser';
 import { daemonLaunchSpec, runningDaemon, socketPath, withClient } from '../daemonAccess';
-import { type CommandSpec, EXIT_OK } from '../dispatcher';
+import { type CliEnvironment, type CommandSpec, EXIT_OK } from '../dispatcher';
+import type { InterceptParams } from '../../daemon/protocol/rpc';
 import { formatStatus, formatVnat } from '../statusText';
 
 const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', description: 'Print JSON (stable; documented in the README)' };
 
-function needsAgent(name: string, summary: string, usage: string): CommandSpec {
-  return {
-    name, summary, usage, flags: [], maxPositionals: 1,
-    async run() {
-      throw new Error(`"tpv ${name}" needs the traffic agent, which this version cannot inject into workloads yet`);
-    },
-  };
+/** Shared by intercept and ingest: both hand back the mangled environment. */
+async function interceptOrIngest(args: ParsedArgs, env: CliEnvironment, base: InterceptParams): Promise<number> {
+  const params: InterceptParams = { ...base };
+  const namespace = flagString(args, 'namespace');
+  const container = flagString(args, 'container');
+  if (namespace) params.namespace = namespace;
+  if (container) params.container = container;
+  const result = await withClient(await runningDaemon(env), (c) => c.intercept(params));
+  const envFile = flagString(args, 'env-file');
+  const envJson = flagString(args, 'env-json');
+  if (envFile) {
+    const { text, skipped } = envFileText(result.env);
+    writeFileSync(envFile, text, { mode: 0o600 });
+    for (const k of skipped) env.stderr(`tpv ${base.mode}: warning: ${k} has a multi-line value, which the env-file format cannot hold; it is in --env-json\n`);
+  }
+  if (envJson) writeFileSync(envJson, `${JSON.stringify(result.env, null, 2)}\n`, { mode: 0o600 });
+  if (flagBoolean(args, 'json')) {
+    env.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const i = result.intercept;
+  const what = i.mode === 'intercept' ? `Intercepting ${i.kind} ${i.namespace}/${i.workload}: port ${i.remotePort} → localhost:${i.localPort}` : `Ingested ${i.kind} ${i.namespace}/${i.workload}`;
+  env.stdout(`${what}; ${Object.keys(result.env).length} variables${envFile ? ` → ${envFile}` : ''}${envJson ? ` → ${envJson}` : ''}\n`);
+  if (result.mounts.length) env.stdout(`Mounts: ${result.mounts.map((m) => m.mountPath).join(', ')}\n`);
+  return EXIT_OK;
 }
 
 export const daemonCommands: CommandSpec[] = [
@@ -106,7 +125,27 @@ export const daemonCommands: CommandSpec[] = [
       return EXIT_OK;
     },
   },
-  needsAgent('intercept', 'Redirect a workload\'s traffic to this workstation', 'WORKLOAD --port [LOCAL:]REMOTE [flags]'),
+  {
+    name: 'intercept',
+    summary: 'Redirect a workload\'s traffic for a port to this workstation',
+    usage: 'WORKLOAD --port [LOCAL:]REMOTE [--namespace N] [--container C] [--env-file F] [--env-json F] [--json]',
+    flags: [
+      { name: 'port', kind: 'string', valueName: '[LOCAL:]REMOTE', description: 'Service port (number or name) to intercept, and the local port to send it to (default: the same number)' },
+      { name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace of the workload (default: the connected namespace)' },
+      { name: 'container', kind: 'string', valueName: 'NAME', description: 'Container whose environment to take (default: the one serving the port)' },
+      { name: 'env-file', kind: 'string', valueName: 'PATH', description: 'Write the environment as KEY=VALUE lines (docker --env-file format)' },
+      { name: 'env-json', kind: 'string', valueName: 'PATH', description: 'Write the environment as a JSON object' },
+      JSON_FLAG,
+    ],
+    maxPositionals: 1,
+    async run(args, env) {
+      const workload = args.positionals[0];
+      if (!workload) throw new Error('name the workload: tpv intercept WORKLOAD --port [LOCAL:]REMOTE');
+      const port = flagString(args, 'port');
+      if (!port) throw new Error('say which port to intercept: --port [LOCAL:]REMOTE (e.g. --port 8080:80)');
+      return interceptOrIngest(args, env, { workload, port, mode: 'intercept' });
+    },
+  },
   {
     name: 'leave',
     summary: 'End an intercept or ingest',
@@ -137,28 +176,7 @@ export const daemonCommands: CommandSpec[] = [
     async run(args, env) {
       const workload = args.positionals[0];
       if (!workload) throw new Error('name the workload: tpv ingest WORKLOAD');
-      const params: { workload: string; port: string; mode: 'ingest'; namespace?: string; container?: string } = { workload, port: '', mode: 'ingest' };
-      const namespace = flagString(args, 'namespace');
-      const container = flagString(args, 'container');
-      if (namespace) params.namespace = namespace;
-      if (container) params.container = container;
-      const result = await withClient(await runningDaemon(env), (c) => c.intercept(params));
-      const envFile = flagString(args, 'env-file');
-      const envJson = flagString(args, 'env-json');
-      if (envFile) {
-        const { text, skipped } = envFileText(result.env);
-        writeFileSync(envFile, text, { mode: 0o600 });
-        for (const k of skipped) env.stderr(`tpv ingest: warning: ${k} has a multi-line value, which the env-file format cannot hold; it is in --env-json\n`);
-      }
-      if (envJson) writeFileSync(envJson, `${JSON.stringify(result.env, null, 2)}\n`, { mode: 0o600 });
-      if (flagBoolean(args, 'json')) {
-        env.stdout(`${JSON.stringify(result, null, 2)}\n`);
-      } else {
-        const i = result.intercept;
-        env.stdout(`Ingested ${i.kind} ${i.namespace}/${i.workload}: ${Object.keys(result.env).length} variables${envFile ? ` → ${envFile}` : ''}${envJson ? ` → ${envJson}` : ''}\n`);
-        if (result.mounts.length) env.stdout(`Mounts: ${result.mounts.map((m) => m.mountPath).join(', ')}\n`);
-      }
-      return EXIT_OK;
+      return interceptOrIngest(args, env, { workload, port: '', mode: 'ingest' });
     },
   },
 ];

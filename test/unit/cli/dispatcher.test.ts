@@ -72,7 +72,7 @@ test('tpv status without a daemon says it is not running (and exits 0: that is a
   assert.deepEqual(JSON.parse(json.out.join('')), { daemon: 'not running' });
 });
 
-for (const name of ['vnat', 'disconnect', 'uninstall', 'leave echo', 'ingest echo']) {
+for (const name of ['vnat', 'disconnect', 'uninstall', 'leave echo', 'ingest echo', 'intercept echo --port 8080:80']) {
   test(`tpv ${name} without a daemon says how to start one`, async () => {
     const env = recordingEnvironment();
     assert.equal(await runCli(name.split(' '), commands, env), EXIT_FAILURE);
@@ -86,10 +86,8 @@ test('tpv quit without a daemon is a calm no-op', async () => {
   assert.deepEqual(env.out, ['The daemon is not running.\n']);
 });
 
-for (const name of ['intercept']) {
-  test(`tpv ${name} says it needs the traffic agent`, async () => {
-    const env = recordingEnvironment();
-    assert.equal(await runCli([name, 'echo'], commands, env), EXIT_FAILURE);
-    assert.match(env.err.join(''), new RegExp(`^tpv ${name}: error: "tpv ${name}" needs the traffic agent`));
-  });
-}
+test('tpv intercept needs --port and says how to give it', async () => {
+  const env = recordingEnvironment();
+  assert.equal(await runCli(['intercept', 'echo'], commands, env), EXIT_FAILURE);
+  assert.match(env.err.join(''), /^tpv intercept: error: say which port to intercept: --port \[LOCAL:\]REMOTE/);
+});
