@@ -11,6 +11,7 @@ import { clusterClients, type ClusterClients } from '../cluster/clusterClients';
 import { discoverPodCidrs } from '../cluster/podCidrs';
 import { discoverServiceCidrs } from '../cluster/serviceCidr';
 import { clusterAccessFromKubeConfig } from '../cluster/portForwardAccess';
+import type { ClusterAccess } from '../cluster/portForward';
 import { relayTransport } from '../cluster/portForwardRelay';
 import { DEFAULT_RELAY_IMAGE, RELAY_NAME, RELAY_SELECTOR } from '../cluster/relayManifests';
 import { DEFAULT_FORWARDER_MARK, clusterResolverOverWire, startLocalDns, type LocalDns } from '../dns/localDns';
@@ -68,6 +69,7 @@ export class LiveConnection implements ActiveConnection {
   private readonly log: ScopedLogger;
   private readonly run: CommandRunner;
   private clients: ClusterClients | undefined;
+  private access: ClusterAccess | undefined;
   private plan: RoutingPlan | undefined;
   private relay: InstalledRelay | undefined;
   private supervisor: TunnelSupervisor | undefined;
@@ -139,11 +141,12 @@ export class LiveConnection implements ActiveConnection {
     this.relay = relay;
 
     this.step(signal, `opening the tunnel to ${relay.namespace}/${relay.pod}`);
-    const access = await clusterAccessFromKubeConfig(clients.kubeConfig);
+    this.access = await clusterAccessFromKubeConfig(clients.kubeConfig);
     let currentPod = relay.pod;
     const supervisor = new TunnelSupervisor({
       openTransport: relayTransport({
-        access,
+        // A function: credentials refreshed by the client apply to the next attempt.
+        access: () => this.access!,
         findRelayPod: async () => ({ namespace: relay.namespace, pod: await this.findRelayPod(currentPod), port: DEFAULT_RELAY_PORT }),
         onAttempt: (_n, pod) => { currentPod = pod.pod; },
       }),
@@ -154,6 +157,7 @@ export class LiveConnection implements ActiveConnection {
     this.supervisor = supervisor;
     supervisor.on('up', () => { this.tunnelState = 'connected'; this.tunnelError = undefined; this.events.changed(); });
     supervisor.on('down', (d) => {
+      if (/\b401\b|Unauthorized/.test(d.reason.message)) this.events.credentialsExpired(this.params.context);
       this.tunnelState = 'reconnecting';
       this.tunnelError = `tunnel down: ${d.reason.message}; retrying in ${Math.round(d.retryInMs / 100) / 10}s`;
       this.events.changed();
@@ -318,7 +322,14 @@ export class LiveConnection implements ActiveConnection {
 
   updateCredentials(kubeconfig: string): void {
     if (!this.clients) return;
-    this.clients = clusterClients(kubeconfig, this.params.context);
+    const clients = clusterClients(kubeconfig, this.params.context);
+    if (clients.server !== this.clients.server) throw new Error(`the new credentials are for ${clients.server}, not ${this.clients.server}; disconnect and connect to switch clusters`);
+    this.clients = clients;
+    void clusterAccessFromKubeConfig(clients.kubeConfig).then((a) => {
+      this.access = a;
+      this.log.info('credentials refreshed by the client; reconnecting the tunnel with them');
+      this.supervisor?.retryNow();
+    }, (e: Error) => this.log.warn(`refreshed credentials are unusable: ${e.message}`));
   }
 
   async disconnect(): Promise<void> {
