@@ -23,12 +23,14 @@ export async function createLabNetwork(plan: LabPlan): Promise<void> {
   const { workstation: ws, node, vpn } = plan.netns;
   for (const ns of [ws, node, vpn]) await run('ip', ['netns', 'add', ns]);
 
-  // Workstation ⇄ VPN far side.
+  // Workstation ⇄ VPN far side. Its links get no IPv6 link-local address: one would appear a
+  // moment after `up` (after DAD) and race every before/after snapshot of the routing table.
   const v = plan.vpnLink;
   await ipBatch(ws, [
     'link set lo up',
     `link add ${v.workstationDevice} type veth peer name ${v.vpnDevice} netns ${vpn}`,
     `addr add ${v.workstationAddress}/32 peer ${v.gateway}/32 dev ${v.workstationDevice}`,
+    `link set dev ${v.workstationDevice} addrgenmode none`,
     `link set ${v.workstationDevice} up`,
     ...plan.vpnCidrs.map((c) => `route add ${c} via ${v.gateway} dev ${v.workstationDevice}`),
   ]);
@@ -45,6 +47,7 @@ export async function createLabNetwork(plan: LabPlan): Promise<void> {
   await ipBatch(ws, [
     `link add ${a.workstationDevice} type veth peer name ${a.nodeDevice} netns ${node}`,
     `addr add ${a.workstationAddress}/32 peer ${a.nodeAddress}/32 dev ${a.workstationDevice}`,
+    `link set dev ${a.workstationDevice} addrgenmode none`,
     `link set ${a.workstationDevice} up`,
   ]);
   await ipBatch(node, [

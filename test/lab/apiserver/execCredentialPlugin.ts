@@ -1,0 +1,23 @@
+// The exec credential plugin of the kubeconfig's `lab-exec` user, as a
+// self-contained script (Node built-ins only) written next to the PKI so it
+// runs from any checkout or bundle. It prints a
+// client.authentication.k8s.io/v1 ExecCredential carrying the token from
+// TPV_LAB_EXEC_TOKEN, and appends its uid to $TPV_LAB_EXEC_PLUGIN_LOG if set
+// (tests check the plugin ran, and as whom).
+export const EXEC_PLUGIN_SOURCE = `#!/usr/bin/env node
+'use strict';
+const fs = require('node:fs');
+const token = process.env.TPV_LAB_EXEC_TOKEN;
+if (!token) {
+  process.stderr.write('TPV_LAB_EXEC_TOKEN is not set: use the lab-exec user from the lab kubeconfig, which sets it\\n');
+  process.exit(1);
+}
+const log = process.env.TPV_LAB_EXEC_PLUGIN_LOG;
+if (log) fs.appendFileSync(log, String(process.getuid ? process.getuid() : -1) + '\\n');
+const expiration = new Date(Date.now() + 10 * 60 * 1000).toISOString().replace(/\\.\\d+Z$/, 'Z');
+process.stdout.write(JSON.stringify({
+  apiVersion: 'client.authentication.k8s.io/v1',
+  kind: 'ExecCredential',
+  status: { token, expirationTimestamp: expiration },
+}) + '\\n');
+`;
