@@ -4,6 +4,11 @@
 // cluster watches and config.yml parsing. Keeping it out of
 // dist/extension.js keeps activation to a few milliseconds: compiling this
 // half alone costs V8 ~50 ms here.
+import { installAgentTlsOptions } from './kube/installAgentTlsOptions';
+
+// Before the first Kubernetes request from this extension host (see agentTlsOptions.ts).
+installAgentTlsOptions();
+
 export { connectCommand, type ConnectArgs } from './commands/connectCommand';
 export { ClusterWatcher } from './kube/clusterWatcher';
 export { loadUserKubeconfig } from './kube/userKubeconfig';

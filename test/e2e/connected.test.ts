@@ -4,7 +4,7 @@
 // Disconnect back to the welcome state. code-server, Chromium and hence the
 // extension host and the daemon it starts all run in the lab's workstation
 // namespace, next to its VPN route 10.0.0.0/8.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -67,6 +67,10 @@ describe('connected: Connect from the palette against the lab', { skip: skip !==
     });
     await server.start();
     wb = await Workbench.open(server.url, { netns: lab.workstationNetns });
+  });
+
+  afterEach((t) => {
+    if (server && 'passed' in t && !t.passed) console.log(`# the extension's log:\n${server.extensionLogTail().replace(/^/gm, '# ')}`);
   });
 
   after(async () => {

@@ -2,7 +2,7 @@
 // and config directories, the packaged extension installed, auth off, bound
 // to loopback (on the host, or inside a given network namespace).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,22 @@ export class CodeServer {
 
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The extension's own log (its LogOutputChannel as VS Code writes it), last `lines` lines; for failure reports. */
+  extensionLogTail(lines = 60): string {
+    const found: string[] = [];
+    const walk = (d: string) => {
+      let names: string[] = [];
+      try { names = readdirSync(d); } catch { return; }
+      for (const n of names) {
+        const p = join(d, n);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/Telepresence.*\.log$/.test(n)) found.push(p);
+      }
+    };
+    walk(join(this.userDataDir, 'logs'));
+    return found.map((f) => `== ${f}\n${readFileSync(f, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`).join('\n') || '(no extension log found)';
   }
 }
 

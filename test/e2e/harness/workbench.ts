@@ -118,8 +118,9 @@ export class Workbench {
     for (let i = 0; i < n; i++) {
       const r = rows.nth(i);
       out.push({
-        label: (await r.locator('.label-name').first().innerText().catch(() => '')).trim(),
-        description: (await r.locator('.label-description').first().innerText().catch(() => '')).trim(),
+        // allInnerTexts does not wait: a row without a description must not cost the 30 s default timeout.
+        label: ((await r.locator('.label-name').allInnerTexts())[0] ?? '').trim(),
+        description: ((await r.locator('.label-description').allInnerTexts())[0] ?? '').trim(),
         level: Number(await r.getAttribute('aria-level')),
         expanded: await r.getAttribute('aria-expanded'),
       });

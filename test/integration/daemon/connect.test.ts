@@ -52,8 +52,11 @@ class Workstation {
   }
   async tpvJson<T>(...args: string[]): Promise<T> {
     const r = await this.tpv(...args, '--json');
-    assert.equal(r.code, 0, `tpv ${args.join(' ')} failed: ${r.stderr}`);
+    assert.equal(r.code, 0, `tpv ${args.join(' ')} failed: ${r.stderr}\nthe daemon's log ends with:\n${this.logTail(40)}`);
     return JSON.parse(r.stdout) as T;
+  }
+  logTail(lines: number): string {
+    try { return readFileSync(this.env.TPV_LOG_FILE!, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
   }
   async quit(): Promise<void> {
     await this.tpv('quit');
@@ -228,7 +231,7 @@ describe('tpv connect variants and failures', { skip }, () => {
   test('autoResolveConflicts: false fails with the exact error and changes nothing', async () => {
     const r = await ws.tpv('connect', '--no-auto-resolve-conflicts');
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, new RegExp(`tpv connect: error: subnet ${lab.serviceCidr.replace(/\./g, '\\.')} overlaps with existing route "10\\.0\\.0\\.0/8 via [0-9.]+ dev vpn0"`));
+    assert.match(r.stderr, new RegExp(`tpv connect: error: subnet ${lab.serviceCidr.replace(/\./g, '\\.')} overlaps with existing route "10\\.0\\.0\\.0/8 via [0-9.]+ dev vpn0(, gw [0-9.]+)?"$`, 'm'));
     assert.equal(diffSnapshots(clean, snapshotNamespace(lab.workstationNetns)), '');
   });
 
