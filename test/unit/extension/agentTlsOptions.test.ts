@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { Agent } from 'node:https';
+import { Agent, type RequestOptions } from 'node:https';
 import { describe, test } from 'node:test';
 import { withAgentTlsOptions } from '../../../extension/kube/agentTlsOptions';
 
 describe('withAgentTlsOptions (client certificates survive VS Code proxy support)', () => {
   test("copies the agent's CA, client certificate and key onto the request options", () => {
     const agent = new Agent({ ca: 'CA', cert: 'CERT', key: 'KEY', rejectUnauthorized: true });
-    const out = withAgentTlsOptions({ host: 'h', agent });
+    const out: RequestOptions = withAgentTlsOptions<RequestOptions>({ host: 'h', agent });
     assert.equal(out.ca, 'CA');
     assert.equal(out.cert, 'CERT');
     assert.equal(out.key, 'KEY');
@@ -15,7 +15,7 @@ describe('withAgentTlsOptions (client certificates survive VS Code proxy support
   });
 
   test('never overrides what the request sets itself', () => {
-    const out = withAgentTlsOptions({ agent: new Agent({ cert: 'AGENT' }), cert: 'REQUEST' });
+    const out: RequestOptions = withAgentTlsOptions<RequestOptions>({ agent: new Agent({ cert: 'AGENT' }), cert: 'REQUEST' });
     assert.equal(out.cert, 'REQUEST');
   });
 
