@@ -35,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): TelepresenceApi {
   void vscode.commands.executeCommand('setContext', 'telepresence.state', 'no-daemon');
 
   let statusDoc: StatusDocument | undefined;
+  let debugProvider: import('./debug/interceptDebugProvider').InterceptDebugProvider | undefined;
   const getStatusDoc = async () => {
     if (!statusDoc) {
       const { StatusDocument } = await import('./commands/infoCommands');
@@ -67,6 +68,15 @@ export function activate(context: vscode.ExtensionContext): TelepresenceApi {
   register('telepresence.ingest', async (node?: TreeNode) => (await import('./commands/interceptCommands')).interceptCommand(s, 'ingest', node));
   register('telepresence.interceptAndDebug', async (node?: TreeNode) => (await import('./commands/interceptCommands')).interceptAndDebugCommand(s, node));
   register('telepresence.leave', async (node?: TreeNode) => (await import('./commands/interceptCommands')).leaveCommand(s, node));
+  // Launch configurations with a "telepresence" block, for every debugger; the provider itself loads on first use.
+  context.subscriptions.push(vscode.debug.registerDebugConfigurationProvider('*', {
+    resolveDebugConfigurationWithSubstitutedVariables: async (folder, config) => {
+      if (!config || !('telepresence' in config)) return config; // nothing to do: no module loaded
+      debugProvider ??= new (await import('./debug/interceptDebugProvider')).InterceptDebugProvider(s);
+      return debugProvider.resolveDebugConfigurationWithSubstitutedVariables(folder, config);
+    },
+  }));
+  context.subscriptions.push({ dispose: () => debugProvider?.dispose() });
   register('telepresence.copySubnet', async (node?: TreeNode) => { if (node) await vscode.env.clipboard.writeText(`${node.label}\t${node.description ?? ''}`); });
 
   // Cluster watches follow the connected context, with the user's credentials.

@@ -5,7 +5,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ensureCodeServer } from './codeServerInstall';
 
 export interface CodeServerOptions {
@@ -39,7 +39,10 @@ export class CodeServer {
   async start(): Promise<void> {
     const install = ensureCodeServer(this.opts.log);
     for (const d of [this.userDataDir, this.extensionsDir, this.workspace, this.home, join(this.userDataDir, 'User')]) mkdirSync(d, { recursive: true });
-    for (const [name, text] of Object.entries(this.opts.workspaceFiles ?? {})) writeFileSync(join(this.workspace, name), text);
+    for (const [name, text] of Object.entries(this.opts.workspaceFiles ?? {})) {
+      mkdirSync(dirname(join(this.workspace, name)), { recursive: true });
+      writeFileSync(join(this.workspace, name), text);
+    }
     writeFileSync(join(this.userDataDir, 'User', 'settings.json'), JSON.stringify({
       'workbench.startupEditor': 'none',
       'workbench.tips.enabled': false,

@@ -167,6 +167,15 @@ export class Workbench {
     return path;
   }
 
+  /** Right-clicks a tree item by its label and chooses `action` from its context menu. */
+  async treeItemAction(paneTitle: string, label: string, action: string): Promise<void> {
+    const row = this.pane(paneTitle).locator('.monaco-list-row[role="treeitem"]').filter({ has: this.page.locator('.label-name', { hasText: exactText(label) }) }).first();
+    await row.click({ button: 'right' });
+    const item = this.page.locator('.context-view .monaco-menu .action-item', { hasText: action }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await item.click();
+  }
+
   /** Clicks a button of the modal dialog (e.g. the consent dialog). */
   async answerDialog(button: string): Promise<string> {
     const dialog = this.page.locator('.monaco-dialog-box');
