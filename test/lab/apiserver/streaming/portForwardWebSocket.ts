@@ -11,6 +11,9 @@ const HIGH_WATER = 1024 * 1024;
 
 export function servePortForwardWebSocket(ws: WebSocket, runtime: PodRuntime, namespace: string, pod: string, ports: number[]): void {
   const conns: Array<Duplex | undefined> = [];
+  // Clients write as soon as the WebSocket opens (the daemon's HELLO); the pod connection may
+  // not exist yet. Hold those bytes instead of dropping them, as a kubelet's stream buffers do.
+  const early: Buffer[][] = ports.map(() => []);
   let open = ports.length;
   const closeAll = () => { for (const c of conns) c?.destroy(); };
   ws.on('close', closeAll);
@@ -26,6 +29,8 @@ export function servePortForwardWebSocket(ws: WebSocket, runtime: PodRuntime, na
     runtime.portForward(namespace, pod, port).then((conn) => {
       if (ws.readyState !== ws.OPEN) { conn.destroy(); return; }
       conns[i] = conn;
+      for (const chunk of early[i]!) conn.write(chunk);
+      early[i] = [];
       conn.on('data', (chunk: Buffer) => {
         const msg = Buffer.allocUnsafe(chunk.length + 1);
         msg[0] = dataCh;
@@ -53,7 +58,7 @@ export function servePortForwardWebSocket(ws: WebSocket, runtime: PodRuntime, na
     const ch = data[0]!;
     if (ch % 2 !== 0) return; // clients do not write errors
     const conn = conns[ch / 2];
-    if (!conn) return;
+    if (!conn) { early[ch / 2]?.push(Buffer.from(data.subarray(1))); return; }
     if (!conn.write(data.subarray(1))) {
       ws.pause();
       conn.once('drain', () => ws.resume());
