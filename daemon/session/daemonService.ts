@@ -104,7 +104,11 @@ export class DaemonService {
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.busy.then(fn, fn);
     this.busy = run.catch(() => undefined);
-    return run;
+    // vscode-jsonrpc would prefix a plain Error with "Request <method> failed with message:";
+    // clients show the message to users as it is, so it goes out unwrapped.
+    return run.catch((e: unknown) => {
+      throw e instanceof ResponseError || !(e instanceof Error) ? e : new ResponseError(ErrorCodes.UnknownErrorCode, e.message);
+    });
   }
 
   private requireActive(): ActiveConnection {

@@ -171,7 +171,8 @@ export class Workbench {
   async treeItemAction(paneTitle: string, label: string, action: string): Promise<void> {
     const row = this.pane(paneTitle).locator('.monaco-list-row[role="treeitem"]').filter({ has: this.page.locator('.label-name', { hasText: exactText(label) }) }).first();
     await row.click({ button: 'right' });
-    const item = this.page.locator('.context-view .monaco-menu .action-item', { hasText: action }).first();
+    // The menu's listeners sit on the item's anchor, not on the <li>.
+    const item = this.page.locator('.context-view .monaco-menu .action-item', { hasText: action }).first().locator('.action-menu-item');
     await item.waitFor({ timeout: 10_000 });
     await item.click();
   }
