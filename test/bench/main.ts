@@ -3,6 +3,9 @@
 // machine-readable output). A benchmark, not a test: it asserts nothing.
 import { benchPacketPath } from './packetPath';
 import { benchTunnel } from './tunnel';
+import { benchLabPaths } from './labPaths';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { missingNetworkPrivileges } from '../support/privileges';
 
 interface Row { suite: string; name: string; baseline: number; measured: number; ratio: number; unit: string }
@@ -23,6 +26,14 @@ async function main(): Promise<void> {
   } else {
     log('packet path: TUN + system stack NAT in a namespace, vs direct loopback');
     for (const r of await benchPacketPath({ bytes: quick ? 128 << 20 : 512 << 20, runs: quick ? 3 : 5, log })) rows.push({ suite: 'packet path', ...r });
+    const tpv = join(__dirname, '..', '..', 'dist', 'tpv.js');
+    if (!existsSync(tpv)) {
+      skipped.push('lab paths: dist/tpv.js is missing (run `node scripts/build.mjs`)');
+    } else {
+      log('lab paths: direct route, kubectl port-forward and the daemon (VNAT virtual IP) to one pod, interleaved');
+      for (const r of await benchLabPaths({ runs: quick ? 3 : 5, bytes: quick ? 64 << 20 : 256 << 20, connections: quick ? 100 : 300, log, tpv })) rows.push({ suite: 'lab paths', ...r });
+    }
+    skipped.push('lab paths (d) sshuttle over SSH: not set up by the benchmark yet');
   }
 
   if (json) {

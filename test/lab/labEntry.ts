@@ -1,6 +1,6 @@
 // The script that the lab's own processes (control plane, corporate
 // services, lab/echo containers) run with node.
-// - Inside the bundle (out/test/lab.js): that bundle itself.
+// - Inside a bundle: out/test/lab.js (the lab's bundle, next to the benchmark's).
 // - From TypeScript sources (tests through tsx): test/lab/main.ts bundled with
 //   esbuild into out/dev/lab.js first, so detached processes never need tsx
 //   and never run a stale bundle.
@@ -12,7 +12,11 @@ let built: string | undefined;
 
 export function labScript(): string {
   const here = __filename;
-  if (!here.endsWith('.ts')) return here;
+  if (!here.endsWith('.ts')) {
+    // Inside a bundle: the lab's own (out/test/lab.js), which other bundles (the benchmark) sit next to.
+    const sibling = join(dirname(here), 'lab.js');
+    return here.endsWith('lab.js') || !existsSync(sibling) ? here : sibling;
+  }
   if (built && existsSync(built)) return built;
   const root = join(dirname(here), '..', '..');
   const out = join(root, 'out', 'dev', 'lab.js');

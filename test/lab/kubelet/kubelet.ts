@@ -355,7 +355,8 @@ export class LabKubelet implements PodRuntime {
     const w = this.worker(namespace, pod);
     if (!w.ip) return Promise.reject(new Error(`pod ${namespace}/${pod} has no IP yet`));
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ host: w.ip!, port });
+      // Go's net.Dial (the real kubelet's) sets TCP_NODELAY; without it a multiplexed stream waits 40 ms per reply on delayed ACKs.
+      const sock = net.connect({ host: w.ip!, port, noDelay: true });
       sock.once('connect', () => { sock.off('error', reject); resolve(sock); });
       sock.once('error', (err) => reject(new Error(`failed to connect to ${w.ip}:${port} inside pod ${namespace}/${pod}: ${err.message}`)));
     });

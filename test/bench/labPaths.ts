@@ -1,0 +1,163 @@
+// The workstation → pod paths of the lab, measured A/B interleaved in one run:
+//   direct       a temporary route from the workstation to the pod through the
+//                node (no VPN, no daemon): the lab's physical limit;
+//   port-forward `kubectl port-forward` through the lab API server (SPDY in a
+//                WebSocket, as kubectl 1.32 does it);
+//   daemon       our daemon, to the pod's VNAT virtual IP.
+// Each path: single-stream and 8-stream throughput (client → pod sink),
+// connection rate and time to first byte for short request/response
+// connections. Medians of `runs` rounds; ratios against port-forward and
+// direct. The client and the sink are small Node programs run inside the
+// namespaces, so every byte crosses the real devices.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labDown, labUp, type LabInfo } from '../lab/labLifecycle';
+import { uniquePrefix } from '../support/netns';
+
+export interface LabBenchRow { name: string; baseline: number; measured: number; ratio: number; unit: string }
+
+const SINK_PORT = 9911;
+const RR_PORT = 9912;
+
+// Inside the pod: a sink that counts bytes and answers the count when the client half-closes,
+// and a request/response server that answers one line per connection.
+const SINK = `
+const net = require('node:net');
+net.createServer((s) => { let n = 0; s.on('data', (d) => { n += d.length; }); s.on('end', () => s.end(String(n))); s.on('error', () => {}); }).listen(${SINK_PORT});
+net.createServer((s) => { s.once('data', () => s.end('HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\n\\r\\nok')); s.on('error', () => {}); }).listen(${RR_PORT}, () => console.log('ready'));
+`;
+
+// On the workstation: `throughput HOST PORT BYTES STREAMS` or `rr HOST PORT COUNT`; prints JSON.
+const CLIENT = `
+const net = require('node:net');
+const [mode, host, portText, amountText, streamsText] = process.argv.slice(2);
+const port = Number(portText), amount = Number(amountText);
+function stream(bytes) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, host);
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    let left = bytes, reply = '';
+    s.on('error', reject);
+    s.on('data', (d) => { reply += d; });
+    s.on('end', () => { if (Number(reply) !== bytes) reject(new Error('sink counted ' + reply + ' of ' + bytes)); else resolve(); });
+    const pump = () => { while (left > 0) { const n = Math.min(left, chunk.length); left -= n; if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) { s.once('drain', pump); return; } } s.end(); };
+    s.on('connect', pump);
+  });
+}
+function rr() {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint(); let first = 0n;
+    const s = net.connect(port, host, () => s.write('GET / HTTP/1.1\\r\\nhost: bench\\r\\n\\r\\n'));
+    s.on('data', () => { if (!first) first = process.hrtime.bigint(); });
+    s.on('error', reject);
+    s.on('close', () => resolve(Number(first - t0) / 1e6));
+  });
+}
+(async () => {
+  if (mode === 'throughput') {
+    const streams = Number(streamsText); const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: streams }, () => stream(Math.floor(amount / streams))));
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    console.log(JSON.stringify({ gbps: (amount * 8) / s / 1e9 }));
+  } else {
+    const ttfb = []; const t0 = process.hrtime.bigint();
+    for (let i = 0; i < amount; i++) ttfb.push(await rr());
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    ttfb.sort((a, b) => a - b);
+    console.log(JSON.stringify({ cps: amount / s, p50: ttfb[Math.floor(ttfb.length * 0.5)], p99: ttfb[Math.min(ttfb.length - 1, Math.floor(ttfb.length * 0.99))] }));
+  }
+})().catch((e) => { console.error(e.message); process.exit(1); });
+`;
+
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => execFile(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+    (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))));
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs} ms: ${seen}`)), timeoutMs);
+    const onData = (d: Buffer) => { seen += d; if (pattern.test(seen)) { clearTimeout(timer); resolve(); } };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (d: Buffer) => { seen += d; });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}: ${seen}`)); });
+  });
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+
+export async function benchLabPaths(opts: { runs: number; bytes: number; connections: number; log: (l: string) => void; tpv: string }): Promise<LabBenchRow[]> {
+  const { log } = opts;
+  const dir = mkdtempSync(join(tmpdir(), 'tpv-bench-lab-'));
+  const children: ChildProcess[] = [];
+  let lab: LabInfo | undefined;
+  const tpvEnv = { TPV_SOCKET: join(dir, 'daemon.sock'), TPV_STATE_DIR: join(dir, 'state'), TPV_LOG_FILE: join(dir, 'daemon.log'), TPV_IDLE_EXIT: '0', HOME: dir };
+  const labName = uniquePrefix('bl');
+  try {
+    lab = await labUp({ name: labName });
+    const L = lab;
+    const pod = L.pods.find((p) => p.name.startsWith('echo-') && p.ip && p.ready);
+    if (!pod?.ip) throw new Error('the lab has no ready echo pod');
+    log(`lab ${L.name} up; target pod ${pod.namespace}/${pod.name} (${pod.ip})`);
+    writeFileSync(join(dir, 'sink.js'), SINK);
+    writeFileSync(join(dir, 'client.js'), CLIENT);
+    const sink = spawn('ip', ['netns', 'exec', pod.netns, process.execPath, join(dir, 'sink.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(sink);
+    await waitForLine(sink, /ready/, 'the sink in the pod');
+
+    const inWs = (args: string[]) => run('ip', ['netns', 'exec', L.workstationNetns, ...args], { ...tpvEnv, KUBECONFIG: L.kubeconfig });
+    // direct: through the node, as if the workstation sat on the cluster network.
+    await inWs(['ip', 'route', 'add', `${pod.ip}/32`, 'via', '192.168.230.1', 'dev', 'api0', 'onlink']);
+    // port-forward: kubectl, as users run it.
+    const pf = spawn('ip', ['netns', 'exec', L.workstationNetns, 'kubectl', '--kubeconfig', L.kubeconfig, '-n', pod.namespace, 'port-forward', `pod/${pod.name}`, `1${SINK_PORT}:${SINK_PORT}`, `1${RR_PORT}:${RR_PORT}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(pf);
+    await waitForLine(pf, new RegExp(`Forwarding from 127\\.0\\.0\\.1:1${RR_PORT}`), 'kubectl port-forward');
+    // daemon: connect, then the pod's virtual IP from its DNS name.
+    await inWs([process.execPath, opts.tpv, 'connect']);
+    const podName = `${pod.ip.replace(/\./g, '-')}.${pod.namespace}.pod.${L.clusterDomain}`;
+    const virtualIp = (await inWs(['getent', 'hosts', podName])).split(/\s+/)[0]!;
+    log(`daemon connected; ${podName} → ${virtualIp}`);
+
+    const paths = [
+      { name: 'direct', host: pod.ip, sink: SINK_PORT, rr: RR_PORT },
+      { name: 'port-forward', host: '127.0.0.1', sink: Number(`1${SINK_PORT}`), rr: Number(`1${RR_PORT}`) },
+      { name: 'daemon', host: virtualIp, sink: SINK_PORT, rr: RR_PORT },
+    ];
+    type Sample = { single: number[]; multi: number[]; cps: number[]; p50: number[]; p99: number[] };
+    const samples = new Map<string, Sample>(paths.map((p) => [p.name, { single: [], multi: [], cps: [], p50: [], p99: [] }]));
+    const client = (args: string[]) => inWs([process.execPath, join(dir, 'client.js'), ...args]).then((o) => JSON.parse(o) as Record<string, number>);
+    for (let round = 1; round <= opts.runs; round++) {
+      for (const p of paths) { // interleaved: every round measures every path
+        const s = samples.get(p.name)!;
+        s.single.push((await client(['throughput', p.host, String(p.sink), String(opts.bytes), '1'])).gbps!);
+        s.multi.push((await client(['throughput', p.host, String(p.sink), String(opts.bytes), '8'])).gbps!);
+        const rr = await client(['rr', p.host, String(p.rr), String(opts.connections)]);
+        s.cps.push(rr.cps!); s.p50.push(rr.p50!); s.p99.push(rr.p99!);
+      }
+      log(`round ${round}/${opts.runs} done`);
+    }
+    const m = (path: string, k: keyof Sample) => median(samples.get(path)![k]);
+    const rows: LabBenchRow[] = [];
+    const add = (name: string, base: string, k: keyof Sample, unit: string, lowerIsBetter = false) => {
+      const b = m(base, k), d = m('daemon', k);
+      rows.push({ name: `${name}: daemon vs ${base}`, baseline: b, measured: d, ratio: lowerIsBetter ? b / d : d / b, unit });
+    };
+    for (const base of ['port-forward', 'direct']) {
+      add('1-stream throughput', base, 'single', 'Gbit/s');
+      add('8-stream throughput', base, 'multi', 'Gbit/s');
+      add('connections/s', base, 'cps', 'conn/s');
+      add('TTFB p50 (ratio: base/daemon)', base, 'p50', 'ms', true);
+      add('TTFB p99 (ratio: base/daemon)', base, 'p99', 'ms', true);
+    }
+    return rows;
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    if (lab) await run('ip', ['netns', 'exec', lab.workstationNetns, process.execPath, opts.tpv, 'quit'], tpvEnv).catch(() => undefined);
+    // Also after an up that failed half-way: the namespaces are removed by name.
+    await labDown(labName).catch((e: Error) => log(`lab down: ${e.message}`));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
