@@ -169,6 +169,27 @@ describe('tpv connect through the daemon, with a VPN routing 10.0.0.0/8', { skip
     assert.equal(r.stdout.trim(), '200 0', r.stdout + r.stderr);
   });
 
+  test('a client that stops reading stalls its sender instead of growing the daemon', async () => {
+    // Writes to the TCP echo and never reads: the echoed bytes have nowhere to go but back
+    // through the daemon. If the daemon buffered them, every write would be accepted and its
+    // RSS would grow by the amount written; with flow control the writes stall after a
+    // bounded amount (socket buffers + one tunnel window per hop).
+    const status = await ws.tpvJson<DaemonStatus>('status');
+    const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${status.pid}/status`, 'utf8'))?.[1]);
+    const before = rssKiB();
+    const script = `
+      const s=require('net').connect(9000,'echo.default');const chunk=Buffer.alloc(1<<20,1);let written=0;s.pause();
+      s.on('connect',()=>{const pump=()=>{while(written<(512<<20)){written+=chunk.length;if(!s.write(chunk)){s.once('drain',pump);return;}}};pump();});
+      setTimeout(()=>{console.log(written);process.exit(0)},8000);`;
+    const r = await ws.exec(process.execPath, ['-e', script], 30_000);
+    assert.equal(r.code, 0, r.stderr);
+    const writtenMiB = Number(r.stdout.trim()) / (1 << 20);
+    const grownMiB = (rssKiB() - before) / 1024;
+    console.log(`# slow reader: ${writtenMiB.toFixed(0)} MiB accepted before the sender stalled; daemon RSS grew ${grownMiB.toFixed(1)} MiB`);
+    assert.ok(writtenMiB < 256, `the sender was never stalled: ${writtenMiB} MiB accepted in 8 s`);
+    assert.ok(grownMiB < 64, `the daemon grew by ${grownMiB.toFixed(1)} MiB for a reader that reads nothing`);
+  });
+
   test('tpv ingest echo --env-json: cluster IPs become virtual IPs, everything else is the container\'s env, and the virtual IPs answer', async () => {
     const file = join(ws.dir, 'echo-env.json');
     const r = await ws.tpv('ingest', 'echo', '--env-json', file);
