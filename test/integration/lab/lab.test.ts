@@ -4,7 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { uniquePrefix } from '../../support/netns';
 import { missingNetworkPrivileges } from '../../support/privileges';
 import { labDown, labStatus, labUp, type LabInfo } from '../../lab/labLifecycle';
@@ -173,6 +175,59 @@ describe('lab up: network, DNS, kubectl', { skip }, () => {
       assert.match(r.stdout, /pod=echo-/);
     } finally {
       pf.kill('SIGTERM');
+    }
+  });
+
+  test('kubectl from the workstation: apply, describe, get -w through a rollout, and the limited user\'s permission errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tpv-lab-kubectl-'));
+    try {
+      const manifest = join(dir, 'web.yaml');
+      writeFileSync(manifest, [
+        'apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: web, namespace: default}',
+        'spec:', '  replicas: 1', '  selector: {matchLabels: {app: web}}',
+        '  template:', '    metadata: {labels: {app: web}}',
+        '    spec: {containers: [{name: web, image: lab/echo, ports: [{containerPort: 8080}]}]}', '',
+      ].join('\n'));
+      // A watch started before the apply sees the rollout: the pod added, then changing until it runs.
+      const watch = spawn('ip', ['netns', 'exec', info.workstationNetns, ...kubectlEnv(), 'get', 'pods', '-l', 'app=web', '-w', '--output-watch-events'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let seen = '';
+      watch.stdout.on('data', (c: Buffer) => { seen += c.toString(); });
+      try {
+        // kubectl prints nothing until the first event, so give the watch a moment to be established.
+        await new Promise((r) => setTimeout(r, 1500));
+        const apply = await kubectl('apply', '-f', manifest);
+        assert.equal(apply.code, 0, apply.stderr);
+        assert.match(apply.stdout, /deployment\.apps\/web created/);
+        const rolled = await sh('ip', ['netns', 'exec', info.workstationNetns, ...kubectlEnv(), 'rollout', 'status', 'deploy/web', '--timeout=60s'], 70_000);
+        assert.equal(rolled.code, 0, rolled.stderr + rolled.stdout);
+        const deadline = Date.now() + 10_000;
+        while (!/MODIFIED\s+web-\S+.*Running/.test(seen) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        assert.match(seen, /ADDED\s+web-\S+\s+0\/1\s+Pending/, `kubectl get -w saw: ${seen}`);
+        assert.match(seen, /MODIFIED\s+web-\S+\s+1\/1\s+Running/, `the watch sees the pod become Running: ${seen}`);
+      } finally {
+        watch.kill('SIGTERM');
+      }
+
+      const described = await kubectl('describe', 'deploy', 'echo');
+      assert.equal(described.code, 0, described.stderr);
+      assert.match(described.stdout, /^Name:\s+echo$/m);
+      assert.match(described.stdout, /^Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available/m);
+
+      const limited = (...args: string[]) => kubectl('--context', 'lab-limited', ...args);
+      const forbidden = await limited('get', 'pods', '-n', 'default');
+      assert.notEqual(forbidden.code, 0);
+      assert.match(forbidden.stderr, /Error from server \(Forbidden\): pods is forbidden: User "limited" cannot list resource "pods" in API group "" in the namespace "default"/);
+      const allowed = await limited('get', 'pods', '-n', 'team-a');
+      assert.equal(allowed.code, 0, allowed.stderr);
+      const canI = await limited('auth', 'can-i', 'create', 'deployments', '-n', 'default');
+      assert.equal(canI.stdout.trim(), 'no');
+      const canIHome = await limited('auth', 'can-i', 'list', 'pods', '-n', 'team-a');
+      assert.equal(canIHome.stdout.trim(), 'yes', canIHome.stderr);
+
+      const del = await kubectl('delete', '-f', manifest, '--wait=false');
+      assert.equal(del.code, 0, del.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -2,6 +2,7 @@
 // or a verb on a resource (list/get/watch/create/update/patch/delete, the
 // status and scale subresources, SelfSubjectAccessReview), answering with
 // objects, Lists, Tables or Status objects like the real server.
+import { PROTOBUF_CONTENT_TYPE, decodeProtobufBody } from './protobufBody';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiStatusError, badRequest, invalid } from './apiStatus';
@@ -37,6 +38,7 @@ function parseBody(buf: Buffer, contentType: string): Json {
   if (buf.length === 0) return null;
   const text = buf.toString('utf8');
   try {
+    if (contentType === PROTOBUF_CONTENT_TYPE) return decodeProtobufBody(buf) as Json;
     return (contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text)) as Json;
   } catch (err) {
     throw badRequest(`the body of the request could not be decoded: ${(err as Error).message}`);
