@@ -13,21 +13,31 @@ interface Row { suite: string; name: string; baseline: number; measured: number;
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const quick = process.argv.includes('--quick');
+  // `--only tunnel|packet|lab`: one suite, for iterating on a single path.
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
+  const wanted = (suite: string) => only === undefined || only === suite;
   const log = (line: string) => { if (!json) process.stderr.write(`${line}\n`); };
   const rows: Row[] = [];
   const skipped: string[] = [];
 
-  log('tunnel: session → relay process → sink, vs direct loopback');
-  for (const r of await benchTunnel({ bytes: quick ? 64 << 20 : 256 << 20 })) rows.push({ suite: 'tunnel', ...r });
+  if (wanted('tunnel')) {
+    log('tunnel: session → relay process → sink, vs direct loopback');
+    for (const r of await benchTunnel({ bytes: quick ? 64 << 20 : 256 << 20 })) rows.push({ suite: 'tunnel', ...r });
+  }
 
   const missing = missingNetworkPrivileges();
   if (missing) {
     skipped.push(`packet path (TUN in a namespace): ${missing}`);
   } else {
-    log('packet path: TUN + system stack NAT in a namespace, vs direct loopback');
-    for (const r of await benchPacketPath({ bytes: quick ? 128 << 20 : 512 << 20, runs: quick ? 3 : 5, log })) rows.push({ suite: 'packet path', ...r });
+    if (wanted('packet')) {
+      log('packet path: TUN + system stack NAT in a namespace, vs direct loopback');
+      for (const r of await benchPacketPath({ bytes: quick ? 128 << 20 : 512 << 20, runs: quick ? 3 : 5, log })) rows.push({ suite: 'packet path', ...r });
+    }
     const tpv = join(__dirname, '..', '..', 'dist', 'tpv.js');
-    if (!existsSync(tpv)) {
+    if (!wanted('lab')) {
+      // not asked for
+    } else if (!existsSync(tpv)) {
       skipped.push('lab paths: dist/tpv.js is missing (run `node scripts/build.mjs`)');
     } else {
       log('lab paths: direct route, kubectl port-forward and the daemon (VNAT virtual IP) to one pod, interleaved');
