@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const log = stdoutLogger(config.logLevel);
   const relay = await startRelay(config, log);
   // Tests and tooling parse this line to find ephemeral ports.
-  log('info', `ready tunnel=${relay.port} health=${relay.healthPort}`);
+  log('info', `ready tunnel=${relay.port} health=${relay.healthPort}${relay.interceptPorts.length ? ` intercept=${relay.interceptPorts.join(',')}` : ''}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

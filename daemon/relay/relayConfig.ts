@@ -19,6 +19,15 @@ export interface RelayConfig {
   mode: 'relay' | 'agent';
   pod: { name?: string; namespace?: string; ip?: string };
   dialTimeoutMs: number;
+  /** Agent mode: the ports the service's traffic lands on, each with the app port behind it. */
+  agentListen: AgentForward[];
+}
+
+export interface AgentForward {
+  /** Where the agent accepts the service's connections (0: any free port, for tests). */
+  port: number;
+  /** The app container's port on 127.0.0.1. */
+  appPort: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -41,6 +50,9 @@ export function relayConfigFromEnv(env: Env, readText: (path: string) => string)
   if (!isRelayLogLevel(logLevel)) throw new Error(`${RelayEnv.logLevel}="${logLevel}" is not one of debug, info, warn, error`);
   const mode = env[RelayEnv.mode] ?? 'relay';
   if (mode !== 'relay' && mode !== 'agent') throw new Error(`${RelayEnv.mode}="${mode}" is not relay or agent`);
+  const agentListen = parseAgentListen(env[RelayEnv.agentListen] ?? '');
+  // An agent with nothing to listen on would pass its readiness probe and serve nobody.
+  if (mode === 'agent' && agentListen.length === 0) throw new Error(`agent mode needs ${RelayEnv.agentListen}=LISTEN:APP (e.g. 9900:8080)`);
   return {
     port, healthPort,
     listenHost: env[RelayEnv.listenHost] || undefined,
@@ -51,7 +63,22 @@ export function relayConfigFromEnv(env: Env, readText: (path: string) => string)
     mode,
     pod: { name: env[RelayEnv.podName], namespace: env[RelayEnv.podNamespace], ip: env[RelayEnv.podIp] },
     dialTimeoutMs: 10_000,
+    agentListen,
   };
+}
+
+/** `LISTEN:APP[,LISTEN:APP...]`; empty text → none. */
+export function parseAgentListen(text: string): AgentForward[] {
+  const out: AgentForward[] = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d{1,5}):(\d{1,5})$/.exec(part);
+    const port = Number(m?.[1]);
+    const appPort = Number(m?.[2]);
+    if (!m || port > 65535 || appPort < 1 || appPort > 65535) throw new Error(`${RelayEnv.agentListen}: "${part}" is not LISTEN:APP (two port numbers)`);
+    if (port !== 0 && out.some((f) => f.port === port)) throw new Error(`${RelayEnv.agentListen}: port ${port} is listed twice`);
+    out.push({ port, appPort });
+  }
+  return out;
 }
 
 function portFrom(env: Env, name: string, dflt: number): number {

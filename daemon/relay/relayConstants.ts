@@ -4,13 +4,19 @@
 // deployed by an older daemon (compare HelloAccept.softwareVersion).
 
 /** Bump whenever relay behaviour changes; the daemon redeploys a relay reporting another version. */
-export const RELAY_VERSION = '0.1.0';
+export const RELAY_VERSION = '0.2.0';
 export const RELAY_SOFTWARE = 'tpv-relay';
 
 /** Tunnel port (container port the daemon port-forwards to). */
 export const DEFAULT_RELAY_PORT = 8022;
 /** HTTP readiness/liveness port: GET /healthz, /readyz (JSON stats). */
 export const DEFAULT_RELAY_HEALTH_PORT = 8023;
+
+/**
+ * The traffic agent's preferred ports (it shares the app's network namespace,
+ * so the injection moves them when an app container already declares one).
+ */
+export const DEFAULT_AGENT_PORTS = { intercept: 9900, tunnel: 9901, health: 9902 } as const;
 
 export const RelayEnv = {
   /** Tunnel listen port (default 8022; 0 picks a free port, for tests). */
@@ -31,6 +37,12 @@ export const RelayEnv = {
   logLevel: 'TPV_RELAY_LOG_LEVEL',
   /** relay | agent (default relay). */
   mode: 'TPV_RELAY_MODE',
+  /**
+   * Agent mode: `LISTEN:APP[,LISTEN:APP...]`. The agent accepts the service's
+   * traffic on LISTEN and forwards it to 127.0.0.1:APP (the app container, same
+   * pod network), or to the daemon holding the intercept.
+   */
+  agentListen: 'TPV_AGENT_LISTEN',
   /** Downward API values, reported to the daemon in the handshake. */
   podName: 'TPV_POD_NAME',
   podNamespace: 'TPV_POD_NAMESPACE',

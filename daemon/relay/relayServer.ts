@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { TunnelSession, type OpenTarget } from '../tunnel/tunnelSession';
 import type { TunnelStream } from '../tunnel/tunnelStream';
+import { startAgentListeners, type AgentListeners } from './agentListener';
 import { createDnsForwarder } from './dnsForwarder';
 import { handleOpenByDialing } from './relayDialer';
 import type { RelayConfig } from './relayConfig';
@@ -24,11 +25,15 @@ export interface RelayStats {
   bufferedBytes: number;
   bytesIn: number;
   bytesOut: number;
+  /** Agent mode: connections on the intercept ports, by where they went. */
+  agent?: { intercepted: number; passedThrough: number; refused: number };
 }
 
 export interface RelayHandle {
   port: number;
   healthPort: number;
+  /** Agent mode: the intercept ports listened on (empty for the relay). */
+  interceptPorts: number[];
   stats(): RelayStats;
   /** Agent hook: opens a stream towards the daemon of the newest session. */
   openTowardsDaemon(target: OpenTarget): Promise<TunnelStream>;
@@ -83,8 +88,21 @@ export async function startRelay(config: RelayConfig, log: RelayLogger): Promise
   });
 
   const port = await listen(server, config.port, config.listenHost);
+  // The agent's intercept ports open before the health port: readiness then means "the service's traffic is served".
+  let agent: AgentListeners | undefined;
+  if (config.mode === 'agent') {
+    agent = await startAgentListeners(config.agentListen, {
+      listenHost: config.listenHost,
+      // The newest session wins: a daemon that reconnected replaces its half-dead predecessor.
+      interceptor: () => [...sessions].pop(),
+      log,
+      tcpSockets,
+      dialTimeoutMs: config.dialTimeoutMs,
+    });
+  }
   const healthPort = await listen(health, config.healthPort, config.listenHost);
-  log('info', `${RELAY_SOFTWARE} ${RELAY_VERSION} (${config.mode}) listening: tunnel port ${port}, health port ${healthPort}; DNS via ${config.dnsServers.map((s) => `${s.host}:${s.port}`).join(', ') || 'nothing'}`);
+  const forwards = agent ? `; intercept ports ${config.agentListen.map((f, i) => `${agent!.ports[i]}→app ${f.appPort}`).join(', ')}` : '';
+  log('info', `${RELAY_SOFTWARE} ${RELAY_VERSION} (${config.mode}) listening: tunnel port ${port}, health port ${healthPort}${forwards}; DNS via ${config.dnsServers.map((s) => `${s.host}:${s.port}`).join(', ') || 'nothing'}`);
 
   function stats(): RelayStats {
     let streams = 0; let datagrams = 0; let buffered = 0; let bytesIn = 0; let bytesOut = 0;
@@ -99,12 +117,14 @@ export async function startRelay(config: RelayConfig, log: RelayLogger): Promise
     return {
       version: RELAY_VERSION, mode: config.mode, sessions: sessions.size, streams, datagramAssociations: datagrams,
       tcpConnections: tcpSockets.size, bufferedBytes: buffered, bytesIn, bytesOut,
+      ...(agent ? { agent: agent.stats() } : {}),
     };
   }
 
   return {
     port,
     healthPort,
+    interceptPorts: agent?.ports ?? [],
     stats,
     openTowardsDaemon(target) {
       const newest = [...sessions].pop();
@@ -115,6 +135,7 @@ export async function startRelay(config: RelayConfig, log: RelayLogger): Promise
       if (closing) return;
       closing = true;
       server.close();
+      agent?.close();
       for (const s of [...sessions]) s.close(reason);
       for (const t of tcpSockets) t.destroy();
       for (const u of udpSockets) { try { u.close(); } catch { /* closed */ } }

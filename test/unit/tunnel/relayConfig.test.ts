@@ -38,11 +38,13 @@ test('relay config: defaults from the pod, env overrides, and no start without a
   assert.deepEqual(c.secrets(), ['s1']);
   assert.equal(c.mode, 'relay');
 
-  const o = relayConfigFromEnv({ TPV_RELAY_SECRET_FILE: '/s', TPV_RELAY_PORT: '0', TPV_RELAY_DNS_SERVER: '127.0.0.1:5353', TPV_RELAY_MODE: 'agent' }, files({ '/s': 'old\nnew\n' }));
+  const o = relayConfigFromEnv({ TPV_RELAY_SECRET_FILE: '/s', TPV_RELAY_PORT: '0', TPV_RELAY_DNS_SERVER: '127.0.0.1:5353', TPV_RELAY_MODE: 'agent', TPV_AGENT_LISTEN: '9900:8080' }, files({ '/s': 'old\nnew\n' }));
   assert.equal(o.port, 0);
   assert.deepEqual(o.dnsServers, [{ host: '127.0.0.1', port: 5353 }]);
   assert.deepEqual(o.secrets(), ['old', 'new']);
   assert.equal(o.mode, 'agent');
+  assert.deepEqual(o.agentListen, [{ port: 9900, appPort: 8080 }]);
+  assert.throws(() => relayConfigFromEnv({ TPV_RELAY_SECRET: 'x', TPV_RELAY_MODE: 'agent' }, files({})), /agent mode needs TPV_AGENT_LISTEN/);
 
   assert.throws(() => relayConfigFromEnv({}, files({})), /TPV_RELAY_SECRET or TPV_RELAY_SECRET_FILE/);
   assert.throws(() => relayConfigFromEnv({ TPV_RELAY_SECRET: 'x', TPV_RELAY_PORT: '99999' }, files({})), /not a port/);
