@@ -3,7 +3,10 @@
 //                node (no VPN, no daemon): the lab's physical limit;
 //   port-forward `kubectl port-forward` through the lab API server (SPDY in a
 //                WebSocket, as kubectl 1.32 does it);
-//   daemon       our daemon, to the pod's VNAT virtual IP.
+//   daemon       our daemon, to the pod's VNAT virtual IP;
+//   sshuttle     the peer tunnel: sshuttle over SSH to a jump pod, routing
+//                the pod's IP (started only for its own measurements, since
+//                it captures all TCP to that IP).
 // Each path: single-stream and 8-stream throughput (client → pod sink),
 // connection rate and time to first byte for short request/response
 // connections. Medians of `runs` rounds; ratios against port-forward and
@@ -15,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabInfo } from '../lab/labLifecycle';
 import { uniquePrefix } from '../support/netns';
+import { ensureSshuttle, sshuttlePeer, type SshuttlePeer } from './sshuttlePeer';
 
 export interface LabBenchRow { name: string; baseline: number; measured: number; ratio: number; unit: string }
 
@@ -94,6 +98,7 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
   const dir = mkdtempSync(join(tmpdir(), 'tpv-bench-lab-'));
   const children: ChildProcess[] = [];
   let lab: LabInfo | undefined;
+  let peer: SshuttlePeer | undefined;
   const tpvEnv = { TPV_SOCKET: join(dir, 'daemon.sock'), TPV_STATE_DIR: join(dir, 'state'), TPV_LOG_FILE: join(dir, 'daemon.log'), TPV_IDLE_EXIT: '0', HOME: dir };
   const labName = uniquePrefix('bl');
   try {
@@ -114,6 +119,10 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
     // port-forward: kubectl, as users run it.
     const pf = spawn('ip', ['netns', 'exec', L.workstationNetns, 'kubectl', '--kubeconfig', L.kubeconfig, '-n', pod.namespace, 'port-forward', `pod/${pod.name}`, `1${SINK_PORT}:${SINK_PORT}`, `1${RR_PORT}:${RR_PORT}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(pf);
+    let pfOutput = '';
+    pf.stdout.on('data', (d: Buffer) => { pfOutput += d; });
+    pf.stderr.on('data', (d: Buffer) => { pfOutput += d; });
+    pf.once('exit', (code) => log(`kubectl port-forward exited with ${code}: ${pfOutput.split('\n').slice(-5).join(' | ')}`));
     await waitForLine(pf, new RegExp(`Forwarding from 127\\.0\\.0\\.1:1${RR_PORT}`), 'kubectl port-forward');
     // daemon: connect, then the pod's virtual IP from its DNS name.
     await inWs([process.execPath, opts.tpv, 'connect']);
@@ -121,10 +130,17 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
     const virtualIp = (await inWs(['getent', 'hosts', podName])).split(/\s+/)[0]!;
     log(`daemon connected; ${podName} → ${virtualIp}`);
 
-    const paths = [
+    // sshuttle: sshd in another pod (the jump host), sshuttle routing the target pod's IP.
+    await ensureSshuttle(log);
+    const jump = L.pods.find((p) => p.ip && p.ready && p.name !== pod.name);
+    if (!jump?.ip) throw new Error('the lab has no second ready pod for the sshuttle jump host');
+    peer = await sshuttlePeer({ dir, workstationNetns: L.workstationNetns, jumpNetns: jump.netns, jumpIp: jump.ip, target: pod.ip, log });
+
+    const paths: Array<{ name: string; host: string; sink: number; rr: number; around?: { before(): Promise<void>; after(): Promise<void> } }> = [
       { name: 'direct', host: pod.ip, sink: SINK_PORT, rr: RR_PORT },
       { name: 'port-forward', host: '127.0.0.1', sink: Number(`1${SINK_PORT}`), rr: Number(`1${RR_PORT}`) },
       { name: 'daemon', host: virtualIp, sink: SINK_PORT, rr: RR_PORT },
+      { name: 'sshuttle', host: pod.ip, sink: SINK_PORT, rr: RR_PORT, around: { before: () => peer!.start(), after: () => peer!.stop() } },
     ];
     type Sample = { single: number[]; multi: number[]; cps: number[]; p50: number[]; p99: number[] };
     const samples = new Map<string, Sample>(paths.map((p) => [p.name, { single: [], multi: [], cps: [], p50: [], p99: [] }]));
@@ -132,10 +148,12 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
     for (let round = 1; round <= opts.runs; round++) {
       for (const p of paths) { // interleaved: every round measures every path
         const s = samples.get(p.name)!;
+        await p.around?.before();
         s.single.push((await client(['throughput', p.host, String(p.sink), String(opts.bytes), '1'])).gbps!);
         s.multi.push((await client(['throughput', p.host, String(p.sink), String(opts.bytes), '8'])).gbps!);
         const rr = await client(['rr', p.host, String(p.rr), String(opts.connections)]);
         s.cps.push(rr.cps!); s.p50.push(rr.p50!); s.p99.push(rr.p99!);
+        await p.around?.after();
       }
       log(`round ${round}/${opts.runs} done`);
     }
@@ -145,7 +163,7 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
       const b = m(base, k), d = m('daemon', k);
       rows.push({ name: `${name}: daemon vs ${base}`, baseline: b, measured: d, ratio: lowerIsBetter ? b / d : d / b, unit });
     };
-    for (const base of ['port-forward', 'direct']) {
+    for (const base of ['port-forward', 'sshuttle', 'direct']) {
       add('1-stream throughput', base, 'single', 'Gbit/s');
       add('8-stream throughput', base, 'multi', 'Gbit/s');
       add('connections/s', base, 'cps', 'conn/s');
@@ -154,6 +172,7 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
     }
     return rows;
   } finally {
+    await peer?.close().catch(() => undefined);
     for (const c of children) c.kill('SIGTERM');
     if (lab) await run('ip', ['netns', 'exec', lab.workstationNetns, process.execPath, opts.tpv, 'quit'], tpvEnv).catch(() => undefined);
     // Also after an up that failed half-way: the namespaces are removed by name.

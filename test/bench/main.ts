@@ -40,10 +40,9 @@ async function main(): Promise<void> {
     } else if (!existsSync(tpv)) {
       skipped.push('lab paths: dist/tpv.js is missing (run `node scripts/build.mjs`)');
     } else {
-      log('lab paths: direct route, kubectl port-forward and the daemon (VNAT virtual IP) to one pod, interleaved');
+      log('lab paths: direct route, kubectl port-forward, sshuttle and the daemon (VNAT virtual IP) to one pod, interleaved');
       for (const r of await benchLabPaths({ runs: quick ? 3 : 5, bytes: quick ? 64 << 20 : 256 << 20, connections: quick ? 100 : 300, log, tpv })) rows.push({ suite: 'lab paths', ...r });
     }
-    skipped.push('lab paths (d) sshuttle over SSH: not set up by the benchmark yet');
   }
 
   if (json) {
