@@ -128,11 +128,12 @@ export const daemonCommands: CommandSpec[] = [
   {
     name: 'intercept',
     summary: 'Redirect a workload\'s traffic for a port to this workstation',
-    usage: 'WORKLOAD --port [LOCAL:]REMOTE [--namespace N] [--container C] [--env-file F] [--env-json F] [--json]',
+    usage: 'WORKLOAD --port [LOCAL:]REMOTE [--namespace N] [--container C] [--agent-timeout S] [--env-file F] [--env-json F] [--json]',
     flags: [
       { name: 'port', kind: 'string', valueName: '[LOCAL:]REMOTE', description: 'Service port (number or name) to intercept, and the local port to send it to (default: the same number)' },
       { name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace of the workload (default: the connected namespace)' },
       { name: 'container', kind: 'string', valueName: 'NAME', description: 'Container whose environment to take (default: the one serving the port)' },
+      { name: 'agent-timeout', kind: 'string', valueName: 'SECONDS', description: 'How long the traffic agent may take to become ready in every pod (default 120)' },
       { name: 'env-file', kind: 'string', valueName: 'PATH', description: 'Write the environment as KEY=VALUE lines (docker --env-file format)' },
       { name: 'env-json', kind: 'string', valueName: 'PATH', description: 'Write the environment as a JSON object' },
       JSON_FLAG,
@@ -143,7 +144,14 @@ export const daemonCommands: CommandSpec[] = [
       if (!workload) throw new Error('name the workload: tpv intercept WORKLOAD --port [LOCAL:]REMOTE');
       const port = flagString(args, 'port');
       if (!port) throw new Error('say which port to intercept: --port [LOCAL:]REMOTE (e.g. --port 8080:80)');
-      return interceptOrIngest(args, env, { workload, port, mode: 'intercept' });
+      const params: InterceptParams = { workload, port, mode: 'intercept' };
+      const timeout = flagString(args, 'agent-timeout');
+      if (timeout !== undefined) {
+        const seconds = Number(timeout);
+        if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) throw new Error(`--agent-timeout "${timeout}" is not a number of seconds between 1 and 3600`);
+        params.agentTimeoutSeconds = seconds;
+      }
+      return interceptOrIngest(args, env, params);
     },
   },
   {

@@ -9,7 +9,7 @@
 //   agent's port (recorded, and restored by `leave`).
 // The untouched original pod template is kept in an annotation so that
 // `leave`/`uninstall` restore it byte for byte.
-import type { V1Container, V1PodTemplateSpec, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { V1Container, V1Probe, V1PodTemplateSpec, V1Service, V1ServicePort } from '@kubernetes/client-node';
 
 export const ORIGINAL_TEMPLATE_ANNOTATION = 'telepresence-vscode.dev/original-pod-template';
 export const AGENT_ANNOTATION = 'telepresence-vscode.dev/agent';
@@ -17,6 +17,8 @@ export const ORIGINAL_TARGET_PORTS_ANNOTATION = 'telepresence-vscode.dev/origina
 export const AGENT_CONTAINER = 'tpv-agent';
 export const AGENT_SCRIPT_DIR = '/opt/tpv-agent';
 export const AGENT_CONFIGMAP = 'tpv-agent';
+/** The Secret (in the workload's namespace) holding the session secret agents accept. */
+export const AGENT_SECRET = 'tpv-agent';
 
 export interface AgentSettings {
   image: string;
@@ -24,8 +26,37 @@ export interface AgentSettings {
   tunnelPort: number;
   /** First port the agent listens on for intercepted traffic; one per intercepted service port. */
   firstInterceptPort: number;
+  /** The agent's HTTP health port (its readiness probe). Default: tunnelPort + 1. */
+  healthPort?: number;
   secretEnv: string;
   secretName: string;
+}
+
+export interface AgentPorts { intercept: number; tunnel: number; health: number }
+
+/**
+ * The agent shares the pod's network namespace, so its ports must not be
+ * any port a container of the template declares (or probes). Each preferred
+ * port moves up to the next free one.
+ */
+export function chooseAgentPorts(template: V1PodTemplateSpec, preferred: AgentPorts): AgentPorts {
+  const taken = new Set<number>();
+  const spec = template.spec;
+  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+    for (const p of c.ports ?? []) taken.add(p.containerPort);
+    for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
+      const port = probe?.httpGet?.port ?? probe?.tcpSocket?.port ?? probe?.grpc?.port;
+      if (typeof port === 'number') taken.add(port);
+    }
+  }
+  const pick = (want: number): number => {
+    let p = want;
+    while (taken.has(p)) p++;
+    if (p > 65535) throw new Error(`no free port for the traffic agent at or above ${want}`);
+    taken.add(p);
+    return p;
+  };
+  return { intercept: pick(preferred.intercept), tunnel: pick(preferred.tunnel), health: pick(preferred.health) };
 }
 
 export interface ResolvedServicePort {
@@ -86,9 +117,13 @@ export function injectAgent(template: V1PodTemplateSpec, service: V1Service, res
   const spec = next.spec!;
   const agentPort = s.firstInterceptPort;
   const portName = resolved.targetName;
+  const healthPort = s.healthPort ?? s.tunnelPort + 1;
   if (portName) {
     const app = spec.containers.find((c) => c.name === resolved.container.name)!;
-    for (const p of app.ports ?? []) if (p.name === portName) p.name = renamedPortName(portName);
+    const renamed = renamedPortName(portName);
+    for (const p of app.ports ?? []) if (p.name === portName) p.name = renamed;
+    // The app's own probes named that port; they must keep probing the app, not the agent.
+    for (const probe of [app.readinessProbe, app.livenessProbe, app.startupProbe]) renameProbePort(probe, portName, renamed);
   }
   const agent: V1Container = {
     name: AGENT_CONTAINER,
@@ -97,15 +132,21 @@ export function injectAgent(template: V1PodTemplateSpec, service: V1Service, res
     env: [
       { name: 'TPV_RELAY_MODE', value: 'agent' },
       { name: 'TPV_RELAY_PORT', value: String(s.tunnelPort) },
+      { name: 'TPV_RELAY_HEALTH_PORT', value: String(healthPort) },
       { name: 'TPV_AGENT_LISTEN', value: `${agentPort}:${resolved.containerPort}` },
       { name: s.secretEnv, valueFrom: { secretKeyRef: { name: s.secretName, key: 'secret' } } },
+      { name: 'TPV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'TPV_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'TPV_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     ],
     ports: [
       { name: portName ?? `tpv-${agentPort}`.slice(0, 15), containerPort: agentPort },
       { name: 'tpv-tunnel', containerPort: s.tunnelPort },
+      { name: 'tpv-health', containerPort: healthPort },
     ],
     volumeMounts: [{ name: 'tpv-agent-script', mountPath: AGENT_SCRIPT_DIR, readOnly: true }],
-    readinessProbe: { tcpSocket: { port: agentPort }, periodSeconds: 2 },
+    // Probing the health port, not the intercept port: a probe there would be handed to the workstation.
+    readinessProbe: { httpGet: { path: '/healthz', port: healthPort }, periodSeconds: 1 },
   };
   spec.containers = [...spec.containers, agent];
   spec.volumes = [...(spec.volumes ?? []), { name: 'tpv-agent-script', configMap: { name: AGENT_CONFIGMAP } }];
@@ -116,6 +157,11 @@ export function injectAgent(template: V1PodTemplateSpec, service: V1Service, res
     servicePatch.push({ index, targetPort: agentPort });
   }
   return { template: next, annotations: { [ORIGINAL_TEMPLATE_ANNOTATION]: original }, servicePatch, agentPort };
+}
+
+function renameProbePort(probe: V1Probe | undefined, from: string, to: string): void {
+  if (probe?.httpGet?.port === from) probe.httpGet.port = to;
+  if (probe?.tcpSocket?.port === from) probe.tcpSocket.port = to;
 }
 
 /** The pod template to restore, from the workload's annotations; undefined when nothing was injected. */

@@ -146,6 +146,8 @@ export interface InterceptParams {
   port: string;
   mode: 'intercept' | 'ingest';
   container?: string;
+  /** Intercept: how long the agent may take to become ready in every pod (default 120). */
+  agentTimeoutSeconds?: number;
 }
 
 export interface InterceptResult {

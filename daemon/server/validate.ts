@@ -102,6 +102,11 @@ export function interceptParams(v: unknown): InterceptParams {
   const p: InterceptParams = { workload: dns1123Label(o.workload, 'params.workload'), port: string(o.port ?? '', 'params.port', 64), mode };
   if (o.namespace !== undefined) p.namespace = dns1123Label(o.namespace, 'params.namespace');
   if (o.container !== undefined) p.container = dns1123Label(o.container, 'params.container');
+  if (o.agentTimeoutSeconds !== undefined) {
+    const t = o.agentTimeoutSeconds;
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 1 || t > 3600) throw new InvalidParams('params.agentTimeoutSeconds', 'expected a number of seconds between 1 and 3600');
+    p.agentTimeoutSeconds = t;
+  }
   return p;
 }
 

@@ -1,8 +1,11 @@
 // The daemon's Connector: plans with the workstation's real routing table,
 // builds LiveConnections, repairs after a crash from the journal, and
-// removes the relay on uninstall.
+// removes the agents and the relay on uninstall.
 import { clusterClients } from '../cluster/clusterClients';
+import { kubeJson } from '../cluster/kubeJson';
+import { clusterAccessFromKubeConfig } from '../cluster/portForwardAccess';
 import { uninstallRelay } from '../cluster/relayInstaller';
+import { uninstallAgents } from '../intercept/interceptManager';
 import type { Logger } from '../log/logger';
 import { cidrContainsIp, parseCidr, tryParseIp, type Cidr } from '../net/cidr';
 import type { ConnectParams, RoutingPlan } from '../protocol/rpc';
@@ -85,10 +88,14 @@ export function createClusterConnector(opts: ClusterConnectorOptions): Connector
       return planWithLocalRoutes(params, await clusterSubnets(params, clients), opts.device);
     },
 
-    async uninstall(params, _active): Promise<string[]> {
+    async uninstall(params, active): Promise<string[]> {
       if (!params) throw new Error('nothing to uninstall from: connect once so the daemon knows the cluster, or pass a kubeconfig');
       const clients = clusterClients(params.kubeconfig, params.context);
-      return uninstallRelay(clients.core, clients.apps, params.namespace);
+      // Agents before the relay: a live connection also closes its intercepts' tunnels.
+      const agents = active instanceof LiveConnection
+        ? await active.uninstallAgents()
+        : await uninstallAgents(kubeJson(await clusterAccessFromKubeConfig(clients.kubeConfig).then((a) => () => a)), [params.namespace], log.child('uninstall'));
+      return [...agents, ...await uninstallRelay(clients.core, clients.apps, params.namespace)];
     },
 
     async repair(): Promise<string[]> {

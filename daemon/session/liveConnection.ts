@@ -31,6 +31,8 @@ import { TunnelSupervisor } from '../tunnel/tunnelSupervisor';
 import type { ConnectionEvents, ActiveConnection } from './connection';
 import { FlowForwarder, type TcpFlowContext } from './flowForwarder';
 import { chooseContainer, containerEnvironment, findWorkload, readyPod } from '../intercept/containerEnv';
+import { InterceptManager } from '../intercept/interceptManager';
+import { kubeJson } from '../cluster/kubeJson';
 import { mangleEnv } from '../vnat/envMangling';
 import { MappingRegistry, type VirtualAddressTable } from './mappingRegistry';
 
@@ -51,6 +53,8 @@ export interface LiveConnectionDeps {
   relayScriptPath?: string;
   relayImage?: string;
   relayReadyTimeoutMs?: number;
+  /** How long an intercept waits for the agent in every pod (InterceptParams.agentTimeoutSeconds overrides). */
+  agentReadyTimeoutMs?: number;
   /** TUN addresses: a /30 of the benchmarking range, never a cluster or VPN subnet. */
   tunCidr?: { tunIp: string; fakeIp: string; prefix: number };
 }
@@ -83,6 +87,7 @@ export class LiveConnection implements ActiveConnection {
   private tunnelError: string | undefined;
   private closed = false;
   private readonly ingests = new Map<string, InterceptInfo>();
+  private intercepts: InterceptManager | undefined;
 
   constructor(private readonly params: ConnectParams, private readonly deps: LiveConnectionDeps, private readonly events: ConnectionEvents) {
     this.log = deps.logger.scoped('connection');
@@ -142,6 +147,15 @@ export class LiveConnection implements ActiveConnection {
 
     this.step(signal, `opening the tunnel to ${relay.namespace}/${relay.pod}`);
     this.access = await clusterAccessFromKubeConfig(clients.kubeConfig);
+    this.intercepts = new InterceptManager({
+      api: kubeJson(() => this.access!),
+      access: () => this.access!,
+      script,
+      image: deps.relayImage ?? DEFAULT_RELAY_IMAGE,
+      readyTimeoutMs: deps.agentReadyTimeoutMs ?? 120_000,
+      log: this.log.child('intercept'),
+      changed: () => this.events.changed(),
+    });
     let currentPod = relay.pod;
     const supervisor = new TunnelSupervisor({
       openTransport: relayTransport({
@@ -279,15 +293,32 @@ export class LiveConnection implements ActiveConnection {
   }
 
   async intercept(params: InterceptParams): Promise<InterceptResult> {
-    if (params.mode !== 'ingest') {
-      throw new Error('intercepting traffic needs the traffic agent, which this version cannot inject yet; "ingest" gives the environment without redirecting traffic');
-    }
-    const clients = this.clients!;
     const namespace = params.namespace ?? this.params.namespace;
-    const workload = await findWorkload(clients.apps, namespace, params.workload);
-    const pod = await readyPod(clients.core, workload);
+    if (params.mode === 'intercept') {
+      const timeoutMs = params.agentTimeoutSeconds !== undefined ? params.agentTimeoutSeconds * 1000 : undefined;
+      const started = await this.intercepts!.start(params, namespace, timeoutMs);
+      try {
+        return { intercept: started.info, ...await this.containerEnv(namespace, params.workload, started.pod, started.container) };
+      } catch (e) {
+        await this.intercepts!.leave(namespace, params.workload, false).catch(() => undefined);
+        throw e;
+      }
+    }
+    const workload = await findWorkload(this.clients!.apps, namespace, params.workload);
+    const pod = await readyPod(this.clients!.core, workload);
     const container = chooseContainer(pod.spec!, params.container, `${namespace}/${params.workload}`);
-    const raw = await containerEnvironment(clients.kubeConfig, namespace, pod.metadata!.name!, container);
+    const result = await this.containerEnv(namespace, params.workload, pod.metadata!.name!, container);
+    const info: InterceptInfo = { workload: params.workload, namespace, kind: workload.kind, remotePort: 0, localPort: 0, mode: 'ingest', since: new Date().toISOString() };
+    this.ingests.set(`${namespace}/${params.workload}`, info);
+    this.events.changed();
+    return { intercept: info, ...result };
+  }
+
+  /** A container's environment mangled to virtual IPs, plus TELEPRESENCE_* and its mounts (ingest and intercept alike). */
+  private async containerEnv(namespace: string, workload: string, podName: string, container: string): Promise<Omit<InterceptResult, 'intercept'>> {
+    const clients = this.clients!;
+    const pod = await clients.core.readNamespacedPod({ name: podName, namespace });
+    const raw = await containerEnvironment(clients.kubeConfig, namespace, podName, container);
     const spec = pod.spec!.containers.find((c) => c.name === container)!;
     const mounts = (spec.volumeMounts ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath, readOnly: !!m.readOnly }));
     const registry = this.mappingsRegistry!;
@@ -301,23 +332,31 @@ export class LiveConnection implements ActiveConnection {
       ...mangled.env,
       TELEPRESENCE_CONTAINER: container,
       TELEPRESENCE_MOUNTS: mounts.map((m) => m.mountPath).join(':'),
-      TELEPRESENCE_INTERCEPT_ID: `${namespace}/${params.workload}:${container}`,
+      TELEPRESENCE_INTERCEPT_ID: `${namespace}/${workload}:${container}`,
     };
-    const info: InterceptInfo = { workload: params.workload, namespace, kind: workload.kind, remotePort: 0, localPort: 0, mode: 'ingest', since: new Date().toISOString() };
-    this.ingests.set(`${namespace}/${params.workload}`, info);
-    this.events.changed();
-    this.log.info(`ingested ${workload.kind} ${namespace}/${params.workload} (container ${container} of pod ${pod.metadata!.name}); ${mangled.references.length} IP reference(s) mapped to virtual IPs`);
-    return { intercept: info, env, mounts };
+    this.log.info(`environment of ${namespace}/${workload} (container ${container} of pod ${podName}); ${mangled.references.length} IP reference(s) mapped to virtual IPs`);
+    return { env, mounts };
   }
 
   async leave(workload: string, namespace?: string): Promise<void> {
-    const key = `${namespace ?? this.params.namespace}/${workload}`;
-    if (!this.ingests.delete(key)) throw new Error(`no intercept or ingest of ${key} is active`);
-    this.events.changed();
+    const ns = namespace ?? this.params.namespace;
+    const key = `${ns}/${workload}`;
+    if (this.ingests.delete(key)) {
+      this.events.changed();
+      return;
+    }
+    if (!(await this.intercepts?.leave(ns, workload))) throw new Error(`no intercept or ingest of ${key} is active`);
   }
 
   interceptList(): InterceptInfo[] {
-    return [...this.ingests.values()];
+    return [...this.ingests.values(), ...(this.intercepts?.list() ?? [])];
+  }
+
+  /** `tpv uninstall`: leaves every intercept and removes every agent the user can see. */
+  async uninstallAgents(): Promise<string[]> {
+    if (!this.intercepts) return [];
+    const known = [this.params.namespace, ...this.interceptList().map((i) => i.namespace)];
+    return this.intercepts.uninstallAgents(known);
   }
 
   updateCredentials(kubeconfig: string): void {
@@ -339,6 +378,8 @@ export class LiveConnection implements ActiveConnection {
       try { await fn(); } catch (e) { this.log.warn(`while disconnecting, ${what}: ${(e as Error).message}`); }
     };
     if (this.namespaceTimer) clearInterval(this.namespaceTimer);
+    // Agents first, while the cluster is still reachable through our credentials.
+    await attempt('leaving intercepts', () => this.intercepts?.leaveAll());
     await attempt('reverting host changes', async () => {
       const report = await this.deps.journal.revertAll();
       for (const f of report.failed) this.log.error(`could not revert ${f.change}: ${f.error}`);

@@ -1,0 +1,369 @@
+// Intercepts: redirect a workload's service port to a port on this
+// workstation, and put everything back on leave.
+//
+// start: find the workload and the Service in front of it, resolve the port,
+// check the user's rights (nothing changes when one is missing), make sure
+// the namespace has the agent's script and secret, inject the agent into the
+// pod template, wait until every pod runs a ready agent, point a numeric
+// target port at the agent, then hold one tunnel per agent pod (a
+// port-forward to its tunnel port); each connection the cluster sends to the
+// agent arrives as an inbound stream and is joined to 127.0.0.1:LOCAL.
+// Any failure undoes what was done, in reverse.
+//
+// leave: close the tunnels, restore the service and the pod template from
+// their annotations, wait for the agent pods to go, and remove the
+// namespace's ConfigMap and Secret when no other workload uses them.
+import { isDeepStrictEqual } from 'node:util';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import type { KubeJson } from '../cluster/kubeJson';
+import { openPortForward, type ClusterAccess, type PortForwardOptions } from '../cluster/portForward';
+import type { ScopedLogger } from '../log/logger';
+import type { InterceptInfo, InterceptParams } from '../protocol/rpc';
+import { DEFAULT_AGENT_PORTS, RELAY_VERSION, RelayEnv } from '../relay/relayConstants';
+import { TunnelSupervisor } from '../tunnel/tunnelSupervisor';
+import { missingPermissions, interceptPermissions, missingPermissionsError } from './accessReview';
+import {
+  AGENT_SECRET, ORIGINAL_TARGET_PORTS_ANNOTATION, ORIGINAL_TEMPLATE_ANNOTATION, chooseAgentPorts, injectAgent, originalTemplate,
+  resolveServicePort, restoreServicePorts, type AgentSettings,
+} from './agentInjection';
+import {
+  agentWorkloads, deleteAgentObjects, ensureAgentObjects, listServices, namespacesWithAgentObjects, patchWorkloadTemplate, readWorkload,
+  redirectService, redirectedServices, removeAgentObjectsIfUnused, restoreService, restoreWorkloadTemplate,
+} from './agentResources';
+import { agentRemoved, agentRollout } from './agentRollout';
+import { labelSelectorText } from './containerEnv';
+import { inboundDialer } from './inboundDialer';
+import { parsePortSpec } from './portSpec';
+import { chooseService } from './serviceSelection';
+import type { KindInfo } from './workloadKinds';
+
+export interface InterceptManagerDeps {
+  api: KubeJson;
+  /** Current cluster access (credentials may be refreshed by the client). */
+  access: () => ClusterAccess | Promise<ClusterAccess>;
+  /** The relay script, which the agent runs too. */
+  script: string;
+  image: string;
+  /** How long the agent may take to become ready in every pod. */
+  readyTimeoutMs: number;
+  log: ScopedLogger;
+  /** The set of intercepts or their state changed. */
+  changed: () => void;
+  portForward?: PortForwardOptions;
+  /** Pod list polling while waiting (default 500 ms) and while holding an intercept (default 2 s). */
+  pollMs?: number;
+  reconcileMs?: number;
+}
+
+export interface StartedIntercept {
+  info: InterceptInfo;
+  /** A ready pod running the agent, and the app container whose environment the intercept hands out. */
+  pod: string;
+  container: string;
+}
+
+interface ActiveIntercept {
+  info: InterceptInfo;
+  portSpec: string;
+  kindInfo: KindInfo;
+  namespace: string;
+  name: string;
+  selector: string;
+  service: string;
+  redirectsService: boolean;
+  appPort: number;
+  localPort: number;
+  tunnelPort: number;
+  secret: string;
+  container: string;
+  tunnels: Map<string, TunnelSupervisor>;
+  timer: NodeJS.Timeout | undefined;
+  connections: { connected: number; refused: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class InterceptManager {
+  private readonly active = new Map<string, ActiveIntercept>();
+  private readonly log: ScopedLogger;
+
+  constructor(private readonly deps: InterceptManagerDeps) {
+    this.log = deps.log;
+  }
+
+  list(): InterceptInfo[] {
+    return [...this.active.values()].map((a) => a.info);
+  }
+
+  has(namespace: string, name: string): boolean {
+    return this.active.has(`${namespace}/${name}`);
+  }
+
+  async start(params: InterceptParams, namespace: string, timeoutMs = this.deps.readyTimeoutMs): Promise<StartedIntercept> {
+    const { api } = this.deps;
+    const t0 = Date.now();
+    const name = params.workload;
+    const key = `${namespace}/${name}`;
+    const spec = parsePortSpec(params.port);
+    const existing = this.active.get(key);
+    if (existing) {
+      if (existing.portSpec === params.port) return { info: existing.info, pod: [...existing.tunnels.keys()][0] ?? '', container: existing.container };
+      throw new Error(`${key} is already intercepted (port ${existing.portSpec}); leave it first (tpv leave ${name})`);
+    }
+
+    // ---- look, decide, check rights: nothing changes before this block ends
+    const w = await readWorkload(api, namespace, name);
+    const kind = w.kindInfo.kind;
+    const what = `${kind.toLowerCase()} ${namespace}/${name}`;
+    const current = w.object.spec?.template;
+    if (!current?.spec) throw new Error(`${what} has no pod template of its own (a Rollout with workloadRef?); it cannot be intercepted`);
+    // A workload left with an agent (daemon killed) is handled from its pristine template.
+    const pristine = originalTemplate(w.object.metadata.annotations) ?? current;
+    const selector = w.object.spec?.selector;
+    if (!selector) throw new Error(`${what} has no selector`);
+    const services = await listServices(api, namespace);
+    const { service } = chooseService(services, { kind, namespace, name, podLabels: pristine.metadata?.labels ?? {} }, spec.remote);
+    const pristineService = withOriginalPorts(service);
+    const resolved = resolveServicePort(pristineService, pristine, spec.remote);
+    const ports = chooseAgentPorts(pristine, DEFAULT_AGENT_PORTS);
+    const settings: AgentSettings = {
+      image: this.deps.image, tunnelPort: ports.tunnel, firstInterceptPort: ports.intercept, healthPort: ports.health,
+      secretEnv: RelayEnv.secret, secretName: AGENT_SECRET,
+    };
+    const injection = injectAgent(pristine, pristineService, resolved, settings);
+    const redirectsService = injection.servicePatch.length > 0;
+    const missing = await missingPermissions(api, namespace, interceptPermissions(w.kindInfo, redirectsService));
+    if (missing && missing.length > 0) throw missingPermissionsError(missing, namespace, what);
+    const container = params.container ?? resolved.container.name;
+    if (!pristine.spec!.containers.some((c) => c.name === container)) {
+      throw new Error(`${what} has no container "${container}"; its containers are: ${pristine.spec!.containers.map((c) => c.name).join(', ')}`);
+    }
+    const localPort = spec.local ?? resolved.servicePort.port;
+    this.log.info(`intercepting ${what}: service ${service.metadata?.name} port ${resolved.servicePort.port} (app port ${resolved.containerPort}${resolved.targetName ? `, named ${resolved.targetName}` : ''}) → workstation port ${localPort}; agent ports ${ports.intercept}/${ports.tunnel}/${ports.health}`);
+
+    // ---- change, remembering how to undo
+    const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
+    const ic: ActiveIntercept = {
+      info: { workload: name, namespace, kind, remotePort: resolved.servicePort.port, localPort, mode: 'intercept', since: new Date().toISOString() },
+      portSpec: params.port, kindInfo: w.kindInfo, namespace, name, selector: labelSelectorText(selector),
+      service: service.metadata!.name!, redirectsService, appPort: resolved.containerPort, localPort, tunnelPort: ports.tunnel,
+      secret: '', container, tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 },
+    };
+    try {
+      const objects = await ensureAgentObjects(api, namespace, this.deps.script, RELAY_VERSION);
+      ic.secret = objects.secret;
+      if (objects.created.length) undo.push({ what: 'remove the agent ConfigMap/Secret', run: () => deleteAgentObjects(api, namespace, objects.created) });
+      const alreadyInjected = w.object.metadata.annotations?.[ORIGINAL_TEMPLATE_ANNOTATION] !== undefined && isDeepStrictEqual(current, injection.template);
+      undo.push({ what: 'restore the pod template', run: () => restoreWorkloadTemplate(api, w.kindInfo, namespace, name) });
+      if (alreadyInjected) this.log.info(`${what} already carries this agent; reusing it`);
+      else await patchWorkloadTemplate(api, w, injection);
+      const pods = await this.waitForAgents(ic, timeoutMs - (Date.now() - t0));
+      if (redirectsService) {
+        undo.push({ what: 'restore the service', run: () => restoreService(api, namespace, ic.service) });
+        await redirectService(api, service, injection.servicePatch);
+      }
+      await this.openTunnels(ic, pods, Math.max(5_000, timeoutMs - (Date.now() - t0)));
+    } catch (e) {
+      this.log.warn(`intercept of ${what} failed (${(e as Error).message}); undoing what was done`);
+      await this.closeTunnels(ic);
+      for (const step of undo.reverse()) {
+        try { await step.run(); } catch (u) { this.log.error(`while undoing the intercept of ${what}, could not ${step.what}: ${(u as Error).message}`); }
+      }
+      throw e;
+    }
+    ic.timer = setInterval(() => void this.reconcile(ic), this.deps.reconcileMs ?? 2_000);
+    ic.timer.unref();
+    this.active.set(key, ic);
+    this.deps.changed();
+    this.log.info(`intercept of ${what} active after ${Date.now() - t0} ms: ${ic.tunnels.size} agent tunnel(s)`);
+    return { info: ic.info, pod: [...ic.tunnels.keys()][0]!, container };
+  }
+
+  /**
+   * Ends the intercept of namespace/name and restores the workload. Also
+   * cleans a workload left with an agent by an earlier daemon. False when
+   * there was nothing to leave.
+   */
+  async leave(namespace: string, name: string, waitForRollout = true): Promise<boolean> {
+    const key = `${namespace}/${name}`;
+    const ic = this.active.get(key);
+    const { api } = this.deps;
+    const errors: string[] = [];
+    const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      try { return await fn(); } catch (e) { errors.push(`could not ${what}: ${(e as Error).message}`); return undefined; }
+    };
+    let kindInfo: KindInfo | undefined = ic?.kindInfo;
+    let selector = ic?.selector;
+    if (ic) {
+      this.active.delete(key);
+      if (ic.timer) clearInterval(ic.timer);
+      await this.closeTunnels(ic);
+      this.deps.changed();
+    } else {
+      // Not ours in this daemon: a leftover agent (the daemon that made it died) is still ours to remove.
+      const found = await readWorkload(api, namespace, name).catch(() => undefined);
+      if (!found || found.object.metadata.annotations?.[ORIGINAL_TEMPLATE_ANNOTATION] === undefined) return false;
+      kindInfo = found.kindInfo;
+      selector = found.object.spec?.selector ? labelSelectorText(found.object.spec.selector) : undefined;
+      this.log.info(`${key} carries an agent from an earlier session; removing it`);
+    }
+    // Service first: a numeric target must not point at agents that are going away.
+    const services = ic ? (ic.redirectsService ? [ic.service] : []) : (await attempt('list services', () => redirectedServices(api, namespace)) ?? []).map((s) => s.metadata!.name!);
+    for (const svc of services) await attempt(`restore service ${namespace}/${svc}`, () => restoreService(api, namespace, svc));
+    await attempt(`restore the pod template of ${kindInfo!.kind.toLowerCase()} ${key}`, () => restoreWorkloadTemplate(api, kindInfo!, namespace, name));
+    if (waitForRollout && selector && errors.length === 0) await this.waitForAgentRemoval(namespace, selector, `${kindInfo!.kind.toLowerCase()} ${key}`);
+    await attempt(`remove the agent ConfigMap/Secret in ${namespace}`, () => removeAgentObjectsIfUnused(api, namespace));
+    if (errors.length) throw new Error(`leaving ${key} was incomplete: ${errors.join('; ')}`);
+    this.log.info(`left ${key}: pod template${services.length ? ' and service' : ''} restored`);
+    return true;
+  }
+
+  /** Leaves every intercept without waiting for rollouts (disconnect, quit). */
+  async leaveAll(): Promise<void> {
+    for (const ic of [...this.active.values()]) {
+      try { await this.leave(ic.namespace, ic.name, false); } catch (e) { this.log.error((e as Error).message); }
+    }
+  }
+
+  /**
+   * `tpv uninstall`: every workload carrying an agent (all namespaces the user
+   * may list, else `fallbackNamespaces`), every redirected service, every
+   * agent ConfigMap and Secret. Returns what was removed.
+   */
+  async uninstallAgents(fallbackNamespaces: string[]): Promise<string[]> {
+    // The tunnels close here; the restores are the generic sweep's, so it reports them all.
+    const held = [...this.active.values()];
+    this.active.clear();
+    for (const ic of held) {
+      if (ic.timer) clearInterval(ic.timer);
+      await this.closeTunnels(ic);
+    }
+    if (held.length) this.deps.changed();
+    return uninstallAgents(this.deps.api, [...fallbackNamespaces, ...held.map((ic) => ic.namespace)], this.log);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async listPods(namespace: string, selector: string): Promise<V1Pod[]> {
+    const r = await this.deps.api.get<{ items?: V1Pod[] }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(selector)}`);
+    return r.items ?? [];
+  }
+
+  private async waitForAgents(ic: ActiveIntercept, timeoutMs: number): Promise<string[]> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    let last = 'no pod was looked at yet';
+    for (;;) {
+      const rollout = agentRollout(await this.listPods(ic.namespace, ic.selector));
+      if (rollout.complete) return rollout.agentPods;
+      if (rollout.waitingFor !== last) this.log.debug(`waiting for the agent of ${ic.kindInfo.kind.toLowerCase()} ${ic.namespace}/${ic.name}: ${rollout.waitingFor}`);
+      last = rollout.waitingFor;
+      if (Date.now() >= deadline) {
+        throw new Error(`the traffic agent in ${ic.kindInfo.kind.toLowerCase()} ${ic.namespace}/${ic.name} did not become ready within ${Math.round(timeoutMs / 1000)}s: ${last}. ` +
+          `Check \`kubectl -n ${ic.namespace} describe pods -l ${ic.selector}\`; the intercept was undone.`);
+      }
+      await sleep(this.deps.pollMs ?? 500);
+    }
+  }
+
+  private async waitForAgentRemoval(namespace: string, selector: string, what: string): Promise<void> {
+    const deadline = Date.now() + this.deps.readyTimeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        if (agentRemoved(await this.listPods(namespace, selector))) return;
+      } catch { /* keep waiting; the restore itself is done */ }
+      await sleep(this.deps.pollMs ?? 500);
+    }
+    this.log.warn(`pods of ${what} still run the agent ${Math.round(this.deps.readyTimeoutMs / 1000)}s after leave; the rollout back is slow, but the template is restored`);
+  }
+
+  private openTunnel(ic: ActiveIntercept, pod: string): TunnelSupervisor {
+    const log = this.log.child(pod);
+    const sup = new TunnelSupervisor({
+      openTransport: async () => openPortForward(await this.deps.access(), { namespace: ic.namespace, pod, port: ic.tunnelPort }, this.deps.portForward),
+      secret: ic.secret,
+      software: `tpv-daemon/${RELAY_VERSION}`,
+      session: {
+        handleOpen: inboundDialer({
+          localPortFor: (appPort) => (appPort === ic.appPort ? ic.localPort : undefined),
+          log: (level, m) => log[level](m),
+          onConnection: (outcome) => { ic.connections[outcome]++; },
+        }),
+      },
+      log: (level, m) => log[level](m),
+    });
+    sup.start();
+    ic.tunnels.set(pod, sup);
+    return sup;
+  }
+
+  private async openTunnels(ic: ActiveIntercept, pods: string[], timeoutMs: number): Promise<void> {
+    await Promise.all(pods.map((p) => this.openTunnel(ic, p).waitUntilUp(timeoutMs).catch((e: Error) => {
+      throw new Error(`the tunnel to the agent in pod ${ic.namespace}/${p} did not come up: ${e.message}`);
+    })));
+  }
+
+  private async closeTunnels(ic: ActiveIntercept): Promise<void> {
+    const all = [...ic.tunnels.values()];
+    ic.tunnels.clear();
+    await Promise.all(all.map((t) => t.stop('the intercept ended')));
+  }
+
+  /** Follows the workload's pods while the intercept is held: a tunnel to every ready agent, none to pods gone. */
+  private async reconcile(ic: ActiveIntercept): Promise<void> {
+    if (!this.active.has(`${ic.namespace}/${ic.name}`)) return;
+    let pods: V1Pod[];
+    try {
+      pods = await this.listPods(ic.namespace, ic.selector);
+    } catch (e) {
+      this.log.debug(`cannot list the pods of ${ic.namespace}/${ic.name}: ${(e as Error).message}`);
+      return;
+    }
+    if (!this.active.has(`${ic.namespace}/${ic.name}`)) return;
+    const want = new Set(agentRollout(pods).agentPods);
+    for (const p of want) if (!ic.tunnels.has(p)) { this.log.info(`agent pod ${ic.namespace}/${p} appeared; opening its tunnel`); this.openTunnel(ic, p); }
+    for (const [p, t] of ic.tunnels) {
+      if (want.has(p)) continue;
+      ic.tunnels.delete(p);
+      this.log.info(`agent pod ${ic.namespace}/${p} is gone or not ready; closing its tunnel`);
+      void t.stop('the agent pod went away');
+    }
+  }
+}
+
+/** The service as it was before any redirect of ours. */
+function withOriginalPorts(service: V1Service): V1Service {
+  const ports = restoreServicePorts(service);
+  if (!ports) return service;
+  const annotations = { ...service.metadata?.annotations };
+  delete annotations[ORIGINAL_TARGET_PORTS_ANNOTATION];
+  return { ...service, metadata: { ...service.metadata, annotations }, spec: { ...service.spec, ports } };
+}
+
+/** Removes every agent the user can see; see InterceptManager.uninstallAgents. */
+export async function uninstallAgents(api: KubeJson, fallbackNamespaces: string[], log: ScopedLogger): Promise<string[]> {
+  const removed: string[] = [];
+  let scopes: Array<string | undefined> = [undefined];
+  try {
+    await api.get('/api/v1/services?limit=1');
+  } catch {
+    // Cannot list across namespaces: the namespaces we know of are the best we can do.
+    scopes = [...new Set(fallbackNamespaces)];
+    log.info(`cannot list all namespaces; removing agents from ${scopes.join(', ')} only`);
+  }
+  const namespaces = new Set<string>();
+  for (const scope of scopes) {
+    for (const svc of await redirectedServices(api, scope)) {
+      if (await restoreService(api, svc.metadata!.namespace!, svc.metadata!.name!)) removed.push(`service ${svc.metadata!.namespace}/${svc.metadata!.name} (target ports restored)`);
+    }
+    for (const w of await agentWorkloads(api, scope)) {
+      const ns = w.object.metadata.namespace!;
+      const name = w.object.metadata.name!;
+      namespaces.add(ns);
+      if (await restoreWorkloadTemplate(api, w.kindInfo, ns, name)) removed.push(`agent in ${w.kindInfo.kind.toLowerCase()} ${ns}/${name}`);
+    }
+    if (scope === undefined) for (const ns of await namespacesWithAgentObjects(api).catch(() => [])) namespaces.add(ns);
+    else namespaces.add(scope);
+  }
+  for (const ns of namespaces) removed.push(...await removeAgentObjectsIfUnused(api, ns));
+  return removed;
+}
