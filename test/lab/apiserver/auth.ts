@@ -1,6 +1,8 @@
 // Who is calling (client certificate or bearer token) and what they may do.
 // Admin users (group system:masters) may do anything; the `limited` user
-// only works inside namespace team-a; everyone authenticated may read
+// only works inside namespace team-a; the `viewer` user works inside team-a
+// and may only read (get, list, watch) everywhere else, so it can connect
+// but not change other namespaces' workloads; everyone authenticated may read
 // discovery and ask SelfSubjectAccessReviews. Messages match the real RBAC
 // authorizer's, which clients show verbatim.
 import type { IncomingMessage } from 'node:http';
@@ -13,6 +15,8 @@ export interface UserInfo { username: string; groups: string[] }
 export const LIMITED_USER = 'limited';
 export const LIMITED_NAMESPACE = 'team-a';
 export const EXEC_USER = 'lab-exec';
+export const VIEWER_USER = 'viewer';
+const READ_VERBS = new Set(['get', 'list', 'watch']);
 
 export function authenticate(req: IncomingMessage, tokens: LabTokens): UserInfo {
   const auth = req.headers.authorization;
@@ -21,6 +25,7 @@ export function authenticate(req: IncomingMessage, tokens: LabTokens): UserInfo 
     if (token === tokens.admin) return { username: 'admin', groups: ['system:masters', 'system:authenticated'] };
     if (token === tokens.limited) return { username: LIMITED_USER, groups: ['system:authenticated'] };
     if (token === tokens.exec) return { username: EXEC_USER, groups: ['system:masters', 'system:authenticated'] };
+    if (tokens.viewer && token === tokens.viewer) return { username: VIEWER_USER, groups: ['system:authenticated'] };
     throw new ApiStatusError('Unauthorized', 'Unauthorized');
   }
   const socket = req.socket as TLSSocket;
@@ -47,6 +52,7 @@ export function isAllowed(user: UserInfo, a: ResourceAttributes): boolean {
   if (user.groups.includes('system:masters')) return true;
   if (a.group === 'authorization.k8s.io' && a.resource.startsWith('selfsubject')) return true;
   if (user.username === LIMITED_USER) return a.namespace === LIMITED_NAMESPACE;
+  if (user.username === VIEWER_USER) return a.namespace === LIMITED_NAMESPACE || (READ_VERBS.has(a.verb) && !a.subresource);
   return false;
 }
 

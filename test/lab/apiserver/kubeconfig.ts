@@ -1,6 +1,7 @@
 // The kubeconfig the lab hands out: context `lab` (admin client
 // certificate, namespace default), `lab-token` (admin bearer token),
-// `lab-limited` (the limited user, namespace team-a) and `lab-exec` (a user
+// `lab-limited` (the limited user, namespace team-a), `lab-viewer` (reads
+// everywhere, writes only in team-a) and `lab-exec` (a user
 // whose token comes from the exec credential plugin shipped here).
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,6 +19,7 @@ export function kubeconfigYaml(pki: LabPki, server: string, pluginPath: string):
       { name: 'admin', user: { 'client-certificate-data': b64(pki.adminCertPem), 'client-key-data': b64(pki.adminKeyPem) } },
       { name: 'admin-token', user: { token: pki.tokens.admin } },
       { name: 'limited', user: { token: pki.tokens.limited } },
+      ...(pki.tokens.viewer ? [{ name: 'viewer', user: { token: pki.tokens.viewer } }] : []),
       {
         name: 'lab-exec',
         user: {
@@ -32,6 +34,7 @@ export function kubeconfigYaml(pki: LabPki, server: string, pluginPath: string):
       { name: 'lab', context: { cluster: 'lab', user: 'admin', namespace: 'default' } },
       { name: 'lab-token', context: { cluster: 'lab', user: 'admin-token', namespace: 'default' } },
       { name: 'lab-limited', context: { cluster: 'lab', user: 'limited', namespace: 'team-a' } },
+      ...(pki.tokens.viewer ? [{ name: 'lab-viewer', context: { cluster: 'lab', user: 'viewer', namespace: 'team-a' } }] : []),
       { name: 'lab-exec', context: { cluster: 'lab', user: 'lab-exec', namespace: 'default' } },
     ],
   });

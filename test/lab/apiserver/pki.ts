@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface LabTokens { admin: string; limited: string; exec: string }
+export interface LabTokens { admin: string; limited: string; exec: string; viewer?: string }
 
 export interface LabPki {
   caPem: string;
@@ -60,7 +60,7 @@ export function ensurePki(dir: string, host: string, extraIps: string[] = []): L
   const tokensFile = f('tokens.json');
   if (!existsSync(tokensFile)) {
     const t = (): string => randomBytes(24).toString('base64url');
-    writeFileSync(tokensFile, JSON.stringify({ admin: t(), limited: t(), exec: t() } satisfies LabTokens), { mode: 0o600 });
+    writeFileSync(tokensFile, JSON.stringify({ admin: t(), limited: t(), exec: t(), viewer: t() } satisfies LabTokens), { mode: 0o600 });
   }
   const read = (name: string) => readFileSync(f(name), 'utf8');
   return {
