@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabInfo } from '../../lab/labLifecycle';
@@ -232,6 +232,47 @@ describe('tpv intercept and leave, with requests from a lab pod', { skip }, () =
     const r = await ws.tpv('intercept', 'echo', '--port', '18080:81');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /service default\/echo \(in front of deployment echo\) has no port 81; its ports are: http \(80\), tcp-echo \(9000\), udp-echo \(9001\/UDP\)/);
+    assert.deepEqual(await namespaceState(ws, 'default'), defaultBefore);
+  });
+
+  test('an agent pod that never becomes ready: a clear error within --agent-timeout naming the pod, and everything undone', async () => {
+    // The app's own readiness never passes, so the pod with the agent never becomes Ready.
+    const file = join(ws.dir, 'sluggish');
+    mkdirSync(file);
+    const labels = { app: 'sluggish' };
+    writeFileSync(join(file, 'deployment.json'), JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'sluggish', namespace: 'default', labels },
+      spec: {
+        replicas: 1, selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'echo', image: 'lab/echo:1.0', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 7777 }, periodSeconds: 1 } }] } },
+      },
+    }));
+    writeFileSync(join(file, 'service.json'), JSON.stringify({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'sluggish', namespace: 'default', labels }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    }));
+    const made = await ws.exec('kubectl', ['apply', '-f', file]);
+    assert.equal(made.code, 0, made.stderr);
+    const before0 = await namespaceState(ws, 'default');
+    const t0 = Date.now();
+    const r = await ws.tpv('intercept', 'sluggish', '--port', '18080:80', '--agent-timeout', '5');
+    const ms = Date.now() - t0;
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /the traffic agent in deployment default\/sluggish did not become ready within 5s: pod sluggish-[a-z0-9]+-[a-z0-9]+: container\(s\) echo not ready\. Check `kubectl -n default describe pods -l app=sluggish`; the intercept was undone\./);
+    assert.ok(ms < 15_000, `the error took ${ms} ms`);
+    assert.deepEqual(await namespaceState(ws, 'default'), before0);
+    assert.equal((await ws.exec('kubectl', ['delete', '-f', file])).code, 0);
+  });
+
+  test('an agent left by a daemon that was killed is removed by the next daemon\'s leave', async () => {
+    await ws.tpvJson<InterceptResult>('intercept', 'echo', '--port', '18080:80');
+    const { pid } = await ws.tpvJson<DaemonStatus>('status');
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100; i++) { try { process.kill(pid, 0); await new Promise((res) => setTimeout(res, 50)); } catch { break; } }
+    assert.equal((await ws.tpv('quit', '--cleanup')).code, 0);
+    const c = await ws.tpvJson<DaemonStatus>('connect', '--namespace', 'default');
+    assert.equal(c.connection.state, 'connected');
+    const r = await ws.tpv('leave', 'echo');
+    assert.equal(r.code, 0, `${r.stderr}\n${ws.logTail(20)}`);
     assert.deepEqual(await namespaceState(ws, 'default'), defaultBefore);
   });
 
