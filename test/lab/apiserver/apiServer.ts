@@ -17,7 +17,22 @@ import { servePortForwardWebSocket } from './streaming/portForwardWebSocket';
 import { serveSpdyTunnel, serveSpdyUpgrade, SPDY_PORTFORWARD_TUNNEL } from './streaming/spdyPortForward';
 
 const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
-const PORTFORWARD_PROTOCOLS = ['v4.channel.k8s.io', 'portforward.k8s.io', SPDY_PORTFORWARD_TUNNEL];
+
+/**
+ * ws answers 400 "Invalid Sec-WebSocket-Protocol header" when an offered
+ * protocol is not an RFC 7230 token, and kubectl's SPDY tunnel offers
+ * `SPDY/3.1+portforward.k8s.io` ('/' is no token character): kubectl then
+ * silently fell back to a raw SPDY upgrade. ws sees this alias instead; the
+ * 101 answer carries the real name again (the 'headers' hook below).
+ */
+const TUNNEL_ALIAS = SPDY_PORTFORWARD_TUNNEL.replace(/\//g, '_');
+const PORTFORWARD_PROTOCOLS = ['v4.channel.k8s.io', 'portforward.k8s.io', TUNNEL_ALIAS];
+
+/** The Sec-WebSocket-Protocol header with the tunnel protocol replaced by its token alias. */
+export function aliasTunnelProtocol(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return header.split(',').map((p) => (p.trim() === SPDY_PORTFORWARD_TUNNEL ? TUNNEL_ALIAS : p.trim())).join(', ');
+}
 
 export interface ApiServerDeps {
   registry: Registry;
@@ -68,6 +83,11 @@ export function createApiServer(deps: ApiServerDeps): https.Server {
     },
   });
 
+  wss.on('headers', (headers) => {
+    const i = headers.indexOf(`Sec-WebSocket-Protocol: ${TUNNEL_ALIAS}`);
+    if (i >= 0) headers[i] = `Sec-WebSocket-Protocol: ${SPDY_PORTFORWARD_TUNNEL}`;
+  });
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     let user: UserInfo;
@@ -93,8 +113,10 @@ export function createApiServer(deps: ApiServerDeps): https.Server {
           serveSpdyUpgrade(socket, req, head, { runtime: deps.podRuntime, namespace, pod: podName, log: deps.log });
           return;
         }
+        const offered = aliasTunnelProtocol(req.headers['sec-websocket-protocol']);
+        if (offered !== undefined) req.headers['sec-websocket-protocol'] = offered;
         wss.handleUpgrade(req, socket, head, (ws) => {
-          if (ws.protocol === SPDY_PORTFORWARD_TUNNEL) {
+          if (ws.protocol === TUNNEL_ALIAS) {
             serveSpdyTunnel(ws, { runtime: deps.podRuntime, namespace, pod: podName, log: deps.log });
             return;
           }
