@@ -52,7 +52,9 @@ function defaultWorkload(o: KubeObject): void {
   defaultPodSpec(o.spec.template.spec);
   if (o.kind === 'Deployment') {
     o.spec.progressDeadlineSeconds ??= 600;
-    o.spec.strategy ??= { type: 'RollingUpdate' };
+    // `kubectl create deployment` sends `strategy: {}`: an empty type means RollingUpdate too.
+    o.spec.strategy ??= {};
+    o.spec.strategy.type ||= 'RollingUpdate';
     if (o.spec.strategy.type === 'RollingUpdate') o.spec.strategy.rollingUpdate = { maxSurge: '25%', maxUnavailable: '25%', ...o.spec.strategy.rollingUpdate };
   }
   if (o.kind === 'StatefulSet') {
