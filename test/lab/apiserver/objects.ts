@@ -43,7 +43,22 @@ export interface NewObject {
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 export function deepCopy<T>(o: T): T {
-  return JSON.parse(JSON.stringify(o)) as T;
+  // undefined has no JSON text: an object without a status copies as one without a status.
+  return o === undefined ? o : (JSON.parse(JSON.stringify(o)) as T);
+}
+
+/**
+ * JSON with object keys sorted, so two values compare equal whatever order
+ * their keys arrived in (kubectl sends Go field order, stored objects keep
+ * the client's order plus appended defaults).
+ */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_key, value: unknown) => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) sorted[k] = (value as Record<string, unknown>)[k];
+    return sorted;
+  });
 }
 
 export function isControlledBy(o: KubeObject, owner: KubeObject): boolean {
@@ -76,9 +91,9 @@ export function randomSuffix(length = 5): string {
   return s;
 }
 
-/** FNV-32a of the JSON text, encoded with the same vowel-less alphabet (pod-template-hash). */
+/** FNV-32a of the canonical JSON text, encoded with the same vowel-less alphabet (pod-template-hash). */
 export function templateHash(value: unknown): string {
-  const text = JSON.stringify(value);
+  const text = canonicalJson(value);
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

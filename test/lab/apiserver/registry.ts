@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { alreadyExists, ApiStatusError, badRequest, conflict, invalid, notFound } from './apiStatus';
 import { ClusterIpAllocator } from './clusterIpAllocator';
 import { ObjectStore } from './objectStore';
-import { deepCopy, randomSuffix, type KubeObject, type NewObject } from './objects';
+import { canonicalJson, deepCopy, randomSuffix, type KubeObject, type NewObject } from './objects';
 import { applyPatch, type Json } from './patches';
 import { apiVersionOf, findResource, type ResourceType } from './resources';
 import { prepareForStorage, tracksGeneration, type StrategyContext } from './strategies';
@@ -136,7 +136,7 @@ export class Registry {
       if (r.subresources.includes('status')) next.status = deepCopy(old.status);
       prepareForStorage(next, this.strategy, old);
       if (tracksGeneration(r.kind)) {
-        next.metadata.generation = (old.metadata.generation ?? 1) + (JSON.stringify(next.spec) !== JSON.stringify(old.spec) ? 1 : 0);
+        next.metadata.generation = (old.metadata.generation ?? 1) + (canonicalJson(next.spec) !== canonicalJson(old.spec) ? 1 : 0);
       }
     }
     next.metadata.resourceVersion = '';

@@ -3,7 +3,7 @@
 // revision). A changed template gets a new ReplicaSet and a rolling update
 // scales the old ones to 0 (Recreate: old first). Status and the
 // Available/Progressing conditions are what `kubectl rollout status` reads.
-import { controllerRef, deepCopy, isControlledBy, templateHash, type KubeObject } from '../objects';
+import { canonicalJson, controllerRef, deepCopy, isControlledBy, templateHash, type KubeObject } from '../objects';
 import type { Registry } from '../registry';
 import type { Controller } from './controller';
 import { activePodsOf, setStatusIfChanged } from './podTemplate';
@@ -31,8 +31,8 @@ export class DeploymentController implements Controller {
     for (const d of registry.list(registry.type('apps', 'deployments'))) {
       if (d.metadata.deletionTimestamp) continue;
       const owned = registry.list(rsType, d.metadata.namespace).filter((rs) => isControlledBy(rs, d));
-      const wanted = JSON.stringify(comparableTemplate(d.spec.template));
-      let newRs = owned.find((rs) => JSON.stringify(comparableTemplate(rs.spec.template)) === wanted);
+      const wanted = canonicalJson(comparableTemplate(d.spec.template));
+      let newRs = owned.find((rs) => canonicalJson(comparableTemplate(rs.spec.template)) === wanted);
       const maxRevision = Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.[REVISION] ?? 0)));
       const desired = d.spec.replicas ?? 1;
       const { maxSurge, maxUnavailable } = surgeAndUnavailable(desired, d.spec.strategy?.rollingUpdate);
