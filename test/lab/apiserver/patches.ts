@@ -3,6 +3,7 @@
 // kubectl apply/edit/rollout restart send) and JSON patch (RFC 6902). Pure:
 // each returns a new object and never touches its inputs.
 import { badRequest, ApiStatusError } from './apiStatus';
+import { canonicalJson } from './objects';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -45,6 +46,8 @@ export function mergeKeyOf(field: string, items: Json[]): string | undefined {
 }
 
 function strategicList(field: string, target: Json[] | undefined, patch: Json[]): Json[] {
+  // An item `{$patch: replace}` makes the patch's other items the whole list.
+  if (patch.some((i) => isObject(i) && i.$patch === 'replace')) return clone(patch.filter((i) => !(isObject(i) && i.$patch === 'replace')));
   const key = mergeKeyOf(field, [...(target ?? []), ...patch]);
   if (!key || !patch.every(isObject)) return clone(patch);
   const out: Json[] = clone(target ?? []);
@@ -95,11 +98,17 @@ function parentOf(doc: Json, tokens: string[], path: string): { parent: JsonObje
   return { parent: cur, key: tokens[tokens.length - 1]! };
 }
 
+/** An array index token: decimal digits without leading zeros (RFC 6901); `-` only where adding is allowed. */
+function arrayIndex(key: string, path: string): number {
+  if (!/^(0|[1-9]\d*)$/.test(key)) throw new ApiStatusError('Invalid', `the JSON pointer "${path}" has "${key}" where an array index belongs`);
+  return Number(key);
+}
+
 function getAt(doc: Json, path: string): Json {
   const tokens = pointer(path);
   if (tokens.length === 0) return doc;
   const { parent, key } = parentOf(doc, tokens, path);
-  const v = Array.isArray(parent) ? parent[Number(key)] : parent[key];
+  const v = Array.isArray(parent) ? parent[arrayIndex(key, path)] : parent[key];
   if (v === undefined) throw new ApiStatusError('Invalid', `doc is missing path: "${path}"`);
   return v;
 }
@@ -108,7 +117,7 @@ function removeAt(doc: Json, path: string): Json {
   const tokens = pointer(path);
   const { parent, key } = parentOf(doc, tokens, path);
   let old: Json | undefined;
-  if (Array.isArray(parent)) [old] = parent.splice(Number(key), 1);
+  if (Array.isArray(parent)) [old] = parent.splice(arrayIndex(key, path), 1);
   else { old = parent[key]; delete parent[key]; }
   if (old === undefined) throw new ApiStatusError('Invalid', `doc is missing path: "${path}": unable to remove nonexistent key`);
   return old;
@@ -119,8 +128,9 @@ function addAt(doc: Json, path: string, value: Json, replace: boolean): Json {
   if (tokens.length === 0) return value;
   const { parent, key } = parentOf(doc, tokens, path);
   if (Array.isArray(parent)) {
-    const i = key === '-' ? parent.length : Number(key);
-    if (!Number.isInteger(i) || i < 0 || i > parent.length) throw new ApiStatusError('Invalid', `index ${key} out of bounds in "${path}"`);
+    const i = key === '-' && !replace ? parent.length : arrayIndex(key, path);
+    // add may append at the end; replace needs an element to replace.
+    if (i > parent.length || (replace && i === parent.length)) throw new ApiStatusError('Invalid', `index ${key} out of bounds in "${path}"`);
     if (replace) parent[i] = value; else parent.splice(i, 0, value);
   } else {
     if (replace && !(key in parent)) throw new ApiStatusError('Invalid', `doc is missing key: "${path}": missing value`);
@@ -140,7 +150,8 @@ export function jsonPatch(target: Json, ops: JsonPatchOp[]): Json {
       case 'move': { const v = removeAt(doc, op.from ?? ''); doc = addAt(doc, op.path, v, false); break; }
       case 'copy': doc = addAt(doc, op.path, clone(getAt(doc, op.from ?? '')), false); break;
       case 'test':
-        if (JSON.stringify(getAt(doc, op.path)) !== JSON.stringify(op.value)) throw new ApiStatusError('Invalid', `testing value ${op.path} failed`);
+        // Equality of values, not of their texts: key order does not matter (RFC 6902 4.6).
+        if (canonicalJson(getAt(doc, op.path)) !== canonicalJson(op.value ?? null)) throw new ApiStatusError('Invalid', `testing value ${op.path} failed`);
         break;
       default: throw badRequest(`unknown JSON patch operation "${(op as { op: string }).op}"`);
     }

@@ -16,7 +16,8 @@ export interface Table {
 
 /** kubectl's duration.HumanDuration. */
 export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
+  // Go's integer division truncates toward zero: -1.5 s is "0s", not "<invalid>".
+  const s = Math.trunc(ms / 1000);
   if (s < -1) return '<invalid>';
   if (s < 0) return '0s';
   if (s < 120) return `${s}s`;

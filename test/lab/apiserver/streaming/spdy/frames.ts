@@ -30,8 +30,12 @@ export type SpdyFrame =
   | { kind: 'data'; streamId: number; flags: number; data: Buffer }
   | { kind: 'control'; type: number; flags: number; payload: Buffer };
 
-/** The largest frame the lab accepts: SPDY allows 16 MiB, kubectl sends at most 32 KiB. */
-const MAX_FRAME = 1 << 24;
+/**
+ * The largest frame the lab accepts. SPDY's 24-bit length allows 16 MiB, which
+ * a peer could make us buffer per connection; kubectl sends at most 32 KiB
+ * (io.Copy's buffer) per DATA frame.
+ */
+export const MAX_FRAME = 1 << 20;
 
 /**
  * Splits `buf` into whole frames; returns them and the unconsumed tail.
@@ -45,7 +49,7 @@ export function splitFrames(buf: Buffer): { frames: SpdyFrame[]; rest: Buffer } 
     const flagsAndLength = buf.readUInt32BE(off + 4);
     const flags = flagsAndLength >>> 24;
     const length = flagsAndLength & 0xffffff;
-    if (length >= MAX_FRAME) throw new Error(`SPDY frame of ${length} bytes is too large`);
+    if (length > MAX_FRAME) throw new Error(`SPDY frame of ${length} bytes is too large (the lab accepts ${MAX_FRAME})`);
     if (buf.length - off < 8 + length) break;
     const body = buf.subarray(off + 8, off + 8 + length);
     if (first & 0x80000000) {
