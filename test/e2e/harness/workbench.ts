@@ -171,10 +171,13 @@ export class Workbench {
   async treeItemAction(paneTitle: string, label: string, action: string): Promise<void> {
     const row = this.pane(paneTitle).locator('.monaco-list-row[role="treeitem"]').filter({ has: this.page.locator('.label-name', { hasText: exactText(label) }) }).first();
     await row.click({ button: 'right' });
-    // The menu's listeners sit on the item's anchor, not on the <li>.
-    const item = this.page.locator('.context-view .monaco-menu .action-item', { hasText: action }).first().locator('.action-menu-item');
+    const item = this.page.locator('.context-view .monaco-menu .action-item', { hasText: action }).first();
     await item.waitFor({ timeout: 10_000 });
-    await item.click();
+    // Hovering focuses the item and Enter runs it: VS Code menus act on mouse-up in some
+    // builds and on click in others, the keyboard path is the same in all of them.
+    await item.hover();
+    await this.page.keyboard.press('Enter');
+    await this.page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 5_000 });
   }
 
   /** Clicks a button of the modal dialog (e.g. the consent dialog). */
