@@ -40,7 +40,7 @@ export interface TunnelSessionOptions {
   dnsTimeoutMs?: number;
   /** UDP associations close after this much quiet. Default 60 s. */
   udpIdleMs?: number;
-  /** Streams the peer may open or have open at once. Default 8192. */
+  /** Streams the peer may open or have open at once. Default 65536: a workstation with 10,000+ open connections (browsers, connection pools, watch-heavy tools) is ordinary; an idle stream costs a few hundred bytes. */
   maxStreams?: number;
   /** DATA waits for 'drain' once the transport holds this much. Default 256 KiB. */
   transportBacklogLimit?: number;
@@ -188,7 +188,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
       openTimeoutMs: options.openTimeoutMs ?? 15_000,
       dnsTimeoutMs: options.dnsTimeoutMs ?? 8_000,
       udpIdleMs: options.udpIdleMs ?? 60_000,
-      maxStreams: options.maxStreams ?? 8192,
+      maxStreams: options.maxStreams ?? 65536,
       datagramBacklogLimit: options.datagramBacklogLimit ?? 1024 * 1024,
       transportBacklogLimit: options.transportBacklogLimit ?? 256 * 1024,
       handleOpen: options.handleOpen,

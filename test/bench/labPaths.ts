@@ -16,7 +16,8 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labDown, labUp, type LabInfo } from '../lab/labLifecycle';
+import { labDown, labStatus, labUp, type LabInfo } from '../lab/labLifecycle';
+import { benchLabScale } from './labScale';
 import { uniquePrefix } from '../support/netns';
 import { ensureSshuttle, sshuttlePeer, type SshuttlePeer } from './sshuttlePeer';
 
@@ -93,7 +94,7 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeout
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 
-export async function benchLabPaths(opts: { runs: number; bytes: number; connections: number; log: (l: string) => void; tpv: string }): Promise<LabBenchRow[]> {
+export async function benchLabPaths(opts: { runs: number; bytes: number; connections: number; queries: number; flows: number; log: (l: string) => void; tpv: string }): Promise<LabBenchRow[]> {
   const { log } = opts;
   const dir = mkdtempSync(join(tmpdir(), 'tpv-bench-lab-'));
   const children: ChildProcess[] = [];
@@ -170,6 +171,15 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
       add('TTFB p50 (ratio: base/daemon)', base, 'p50', 'ms', true);
       add('TTFB p99 (ratio: base/daemon)', base, 'p99', 'ms', true);
     }
+
+    log('DNS and 10,000 idle flows through the connected daemon');
+    const status = JSON.parse(await inWs([process.execPath, opts.tpv, 'status', '--json'])) as { pid: number };
+    const relayPod = (await labStatus(L.name)).pods.find((p) => p.name.startsWith('tpv-relay'));
+    if (!relayPod) throw new Error('the relay pod is not in the lab status');
+    rows.push(...await benchLabScale({
+      dir, workstationNetns: L.workstationNetns, podNetns: pod.netns, clusterDns: L.clusterDns, daemonPid: status.pid, relayNetns: relayPod.netns,
+      serviceName: `echo.default.svc.${L.clusterDomain}`, podName, runs: opts.runs, queries: opts.queries, flows: opts.flows, log,
+    }));
     return rows;
   } finally {
     await peer?.close().catch(() => undefined);

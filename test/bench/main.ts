@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       skipped.push('lab paths: dist/tpv.js is missing (run `node scripts/build.mjs`)');
     } else {
       log('lab paths: direct route, kubectl port-forward, sshuttle and the daemon (VNAT virtual IP) to one pod, interleaved');
-      for (const r of await benchLabPaths({ runs: quick ? 3 : 5, bytes: quick ? 64 << 20 : 256 << 20, connections: quick ? 100 : 300, log, tpv })) rows.push({ suite: 'lab paths', ...r });
+      for (const r of await benchLabPaths({ runs: quick ? 3 : 5, bytes: quick ? 64 << 20 : 256 << 20, connections: quick ? 100 : 300, queries: quick ? 2000 : 10000, flows: 10_000, log, tpv })) rows.push({ suite: 'lab paths', ...r });
     }
   }
 
