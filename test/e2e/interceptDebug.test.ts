@@ -8,24 +8,9 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CodeServer } from './harness/codeServer';
-import { ensureVsix } from './harness/vsix';
-import { Workbench } from './harness/workbench';
-import { missingNetworkPrivileges } from '../support/privileges';
-import { uniquePrefix } from '../support/netns';
-import type { LabInfo } from '../lab/labLifecycle';
-import type { DaemonStatus } from '../../daemon/protocol/rpc';
+import { LabWorkbench, missingLabE2ePieces } from './harness/labWorkbench';
 
-const root = join(__dirname, '..', '..');
 const LOCAL_PORT = 18080;
-
-function missingPieces(): string | undefined {
-  if (!existsSync(join(root, 'dist/daemon.js'))) return 'the daemon bundle (dist/daemon.js) is absent: run `node scripts/build.mjs`';
-  return missingNetworkPrivileges();
-}
 
 /** A request from a lab pod; resolves with curl's output (it may wait on the breakpoint). */
 function curlFromPod(netns: string, url: string, timeoutS: number): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -51,112 +36,59 @@ const LAUNCH_JSON = JSON.stringify({
   }],
 }, null, 2);
 
-const skip = missingPieces();
+const skip = missingLabE2ePieces();
 if (skip) {
   console.log(`# intercept-and-debug e2e skipped: ${skip}`);
   test('intercept and debug from the tree', { skip }, () => {});
 }
 
 describe('intercept and debug from the tree', { skip: skip !== undefined, timeout: 600_000 }, () => {
-  let lab: LabInfo;
-  let labDown: (name: string) => Promise<unknown>;
-  let server: CodeServer;
-  let wb: Workbench;
-  const dir = mkdtempSync(join(tmpdir(), 'tpv-e2e-debug-'));
-  const socketPath = join(dir, 'daemon.sock');
-  const daemonLog = join(dir, 'daemon.log');
-  const t0 = Date.now();
+  let w: LabWorkbench;
   let clientNetns: string;
 
-  const daemonStatus = async (): Promise<DaemonStatus> => {
-    const { DaemonClient } = await import('../../client/daemon/daemonClient');
-    const client = await DaemonClient.connect({ socketPath });
-    try { return await client.status(); } finally { client.dispose(); }
-  };
-
   before(async () => {
-    const lifecycle = await import('../lab/labLifecycle');
-    labDown = lifecycle.labDown;
-    const vsix = ensureVsix((l) => console.log(`# ${l}`));
-    lab = await lifecycle.labUp({ name: uniquePrefix('vd') });
-    const client = lab.pods.find((p) => p.name.startsWith('greeter-')) ?? lab.pods.find((p) => !p.name.startsWith('echo-'));
+    w = await LabWorkbench.open({
+      labPrefix: 'vd',
+      settings: { 'debug.openDebug': 'openOnDebugBreak' },
+      workspaceFiles: { 'server.js': SERVER_JS, '.vscode/launch.json': LAUNCH_JSON },
+    });
+    const client = w.lab.pods.find((p) => p.name.startsWith('greeter-')) ?? w.lab.pods.find((p) => !p.name.startsWith('echo-'));
     assert.ok(client, 'the lab has a pod other than echo to send requests from');
     clientNetns = client.netns;
-    server = new CodeServer({
-      vsix: vsix.path,
-      netns: lab.workstationNetns,
-      env: { KUBECONFIG: lab.kubeconfig },
-      settings: {
-        'telepresence.daemon.socketPath': socketPath,
-        'telepresence.daemon.stateDir': join(dir, 'state'),
-        'telepresence.daemon.logFile': daemonLog,
-        'telepresence.daemon.idleExitSeconds': 0,
-        'debug.openDebug': 'openOnDebugBreak',
-      },
-      workspaceFiles: { 'server.js': SERVER_JS, '.vscode/launch.json': LAUNCH_JSON },
-      log: (l) => console.log(`# ${l}`),
-    });
-    await server.start();
-    wb = await Workbench.open(server.url, { netns: lab.workstationNetns });
     // Connected first, as a user would be (the connected e2e covers this flow in detail).
-    await wb.openViewContainer('Telepresence');
-    await wb.runCommand('Telepresence: Connect to Cluster…');
-    await wb.pickQuickItem(/.+/);
-    await wb.pickQuickItem(/^default$/);
-    await wb.answerDialog('Start Daemon');
-    await wb.page.locator('#workbench\\.parts\\.statusbar').getByText(/\/default · \d+ VNAT/).waitFor({ timeout: 180_000 });
-    await wb.pane('Cluster').locator('.monaco-list-row[role="treeitem"]', { hasText: 'echo' }).first().waitFor({ timeout: 60_000 });
+    await w.connectFromPalette();
+    await w.waitForConnectedStatusBar();
+    await w.wb.pane('Cluster').locator('.monaco-list-row[role="treeitem"]', { hasText: 'echo' }).first().waitFor({ timeout: 60_000 });
   });
-
-  afterEach(async (t) => {
-    if (server && 'passed' in t && !t.passed) {
-      await wb?.screenshot(`intercept-debug-failed-${t.name.slice(0, 24).replace(/\W+/g, '-')}`).catch(() => undefined);
-      console.log(`# the extension's log:\n${server.extensionLogTail().replace(/^/gm, '# ')}`);
-      try { console.log(`# the daemon's log:\n${readFileSync(daemonLog, 'utf8').trimEnd().split('\n').slice(-40).join('\n').replace(/^/gm, '# ')}`); } catch { /* none */ }
-    }
-  });
-
-  after(async () => {
-    await wb?.close();
-    try {
-      const { DaemonClient } = await import('../../client/daemon/daemonClient');
-      const client = await DaemonClient.connect({ socketPath });
-      await client.quit({});
-      client.dispose();
-    } catch { /* not running */ }
-    await server?.stop();
-    server?.remove();
-    if (lab) await labDown(lab.name);
-    rmSync(dir, { recursive: true, force: true });
-    console.log(`# intercept-and-debug e2e took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  });
+  afterEach(async (t) => { await w?.reportIfFailed(t); });
+  after(async () => { await w?.close('intercept-and-debug e2e'); });
 
   test('right-click echo → Intercept and Debug… starts the launch configuration with the intercept', async () => {
-    await wb.treeItemAction('Cluster', 'echo', 'Intercept and Debug…');
-    await wb.pickQuickItem(/^echo server \(local\)/);
+    await w.wb.treeItemAction('Cluster', 'echo', 'Intercept and Debug…');
+    await w.wb.pickQuickItem(/^echo server \(local\)/);
     // The intercept is up once the daemon lists it; the debug toolbar shows the session.
     const deadline = Date.now() + 180_000;
-    let st = await daemonStatus();
+    let st = await w.daemonStatus();
     while (!st.intercepts.some((i) => i.workload === 'echo' && i.mode === 'intercept') && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
-      st = await daemonStatus();
+      st = await w.daemonStatus();
     }
     const i = st.intercepts.find((x) => x.workload === 'echo');
     assert.ok(i, `the daemon lists no intercept of echo: ${JSON.stringify(st.intercepts)}`);
     assert.equal(i.localPort, LOCAL_PORT);
-    await wb.page.locator('.debug-toolbar').waitFor({ timeout: 60_000 });
+    await w.wb.page.locator('.debug-toolbar').waitFor({ timeout: 60_000 });
     // js-debug attaches before the program runs: wait until the server listens
     // (it prints this in the Debug Console once listen() succeeded).
-    await wb.page.getByText(`listening on ${LOCAL_PORT}`).first().waitFor({ timeout: 60_000 });
+    await w.wb.page.getByText(`listening on ${LOCAL_PORT}`).first().waitFor({ timeout: 60_000 });
   });
 
   test('a request from a lab pod to echo.default stops on the breakpoint; continuing answers it locally with the mangled env', async () => {
     const request = curlFromPod(clientNetns, 'http://echo.default/', 90);
-    const paused = wb.page.getByText(/paused on debugger statement/i).first().waitFor({ timeout: 60_000 }).then(() => 'paused' as const);
+    const paused = w.wb.page.getByText(/paused on debugger statement/i).first().waitFor({ timeout: 60_000 }).then(() => 'paused' as const);
     const first = await Promise.race([paused, request.then((r) => r)]);
     assert.equal(first, 'paused', `the request finished without stopping on the breakpoint: ${JSON.stringify(first)}`);
-    await wb.screenshot('intercept-debug-breakpoint');
-    await wb.runCommand('Debug: Continue');
+    await w.wb.screenshot('intercept-debug-breakpoint');
+    await w.wb.runCommand('Debug: Continue');
     const r = await request;
     assert.equal(r.code, 0, r.stderr);
     const m = /served by the workstation; ECHO_SERVICE_HOST=(\S+)/.exec(r.stdout);
@@ -165,10 +97,10 @@ describe('intercept and debug from the tree', { skip: skip !== undefined, timeou
   });
 
   test('stopping the debug session leaves the intercept; echo.default is served by the cluster again', async () => {
-    await wb.runCommand('Debug: Stop');
+    await w.wb.runCommand('Debug: Stop');
     const deadline = Date.now() + 60_000;
-    while ((await daemonStatus()).intercepts.some((x) => x.workload === 'echo') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual((await daemonStatus()).intercepts.filter((x) => x.workload === 'echo'), []);
+    while ((await w.daemonStatus()).intercepts.some((x) => x.workload === 'echo') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual((await w.daemonStatus()).intercepts.filter((x) => x.workload === 'echo'), []);
     const r = await curlFromPod(clientNetns, 'http://echo.default/', 10);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /pod=echo-/, 'answered by an echo pod');
