@@ -10,6 +10,7 @@
 // The untouched original pod template is kept in an annotation so that
 // `leave`/`uninstall` restore it byte for byte.
 import type { V1Container, V1Probe, V1PodTemplateSpec, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { AGENT_LISTEN_NONE } from '../relay/relayConfig';
 
 export const ORIGINAL_TEMPLATE_ANNOTATION = 'telepresence-vscode.dev/original-pod-template';
 export const AGENT_ANNOTATION = 'telepresence-vscode.dev/agent';
@@ -117,7 +118,6 @@ export function injectAgent(template: V1PodTemplateSpec, service: V1Service, res
   const spec = next.spec!;
   const agentPort = s.firstInterceptPort;
   const portName = resolved.targetName;
-  const healthPort = s.healthPort ?? s.tunnelPort + 1;
   if (portName) {
     const app = spec.containers.find((c) => c.name === resolved.container.name)!;
     const renamed = renamedPortName(portName);
@@ -125,29 +125,7 @@ export function injectAgent(template: V1PodTemplateSpec, service: V1Service, res
     // The app's own probes named that port; they must keep probing the app, not the agent.
     for (const probe of [app.readinessProbe, app.livenessProbe, app.startupProbe]) renameProbePort(probe, portName, renamed);
   }
-  const agent: V1Container = {
-    name: AGENT_CONTAINER,
-    image: s.image,
-    command: ['node', `${AGENT_SCRIPT_DIR}/relay.js`],
-    env: [
-      { name: 'TPV_RELAY_MODE', value: 'agent' },
-      { name: 'TPV_RELAY_PORT', value: String(s.tunnelPort) },
-      { name: 'TPV_RELAY_HEALTH_PORT', value: String(healthPort) },
-      { name: 'TPV_AGENT_LISTEN', value: `${agentPort}:${resolved.containerPort}` },
-      { name: s.secretEnv, valueFrom: { secretKeyRef: { name: s.secretName, key: 'secret' } } },
-      { name: 'TPV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'TPV_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-      { name: 'TPV_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-    ],
-    ports: [
-      { name: portName ?? `tpv-${agentPort}`.slice(0, 15), containerPort: agentPort },
-      { name: 'tpv-tunnel', containerPort: s.tunnelPort },
-      { name: 'tpv-health', containerPort: healthPort },
-    ],
-    volumeMounts: [{ name: 'tpv-agent-script', mountPath: AGENT_SCRIPT_DIR, readOnly: true }],
-    // Probing the health port, not the intercept port: a probe there would be handed to the workstation.
-    readinessProbe: { httpGet: { path: '/healthz', port: healthPort }, periodSeconds: 1 },
-  };
+  const agent = agentContainer(s, `${agentPort}:${resolved.containerPort}`, [{ name: portName ?? `tpv-${agentPort}`.slice(0, 15), containerPort: agentPort }]);
   spec.containers = [...spec.containers, agent];
   spec.volumes = [...(spec.volumes ?? []), { name: 'tpv-agent-script', configMap: { name: AGENT_CONFIGMAP } }];
   next.metadata = { ...(next.metadata ?? {}), annotations: { ...(next.metadata?.annotations ?? {}), [AGENT_ANNOTATION]: String(agentPort) } };
@@ -157,6 +135,54 @@ export function injectAgent(template: V1PodTemplateSpec, service: V1Service, res
     servicePatch.push({ index, targetPort: agentPort });
   }
   return { template: next, annotations: { [ORIGINAL_TEMPLATE_ANNOTATION]: original }, servicePatch, agentPort };
+}
+
+/** The agent container: the relay script in agent mode, with the given intercept forwards (`none` for a --proxy-via agent). */
+function agentContainer(s: AgentSettings, listen: string, interceptPorts: Array<{ name: string; containerPort: number }>): V1Container {
+  const healthPort = s.healthPort ?? s.tunnelPort + 1;
+  return {
+    name: AGENT_CONTAINER,
+    image: s.image,
+    command: ['node', `${AGENT_SCRIPT_DIR}/relay.js`],
+    env: [
+      { name: 'TPV_RELAY_MODE', value: 'agent' },
+      { name: 'TPV_RELAY_PORT', value: String(s.tunnelPort) },
+      { name: 'TPV_RELAY_HEALTH_PORT', value: String(healthPort) },
+      { name: 'TPV_AGENT_LISTEN', value: listen },
+      { name: s.secretEnv, valueFrom: { secretKeyRef: { name: s.secretName, key: 'secret' } } },
+      { name: 'TPV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'TPV_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'TPV_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    ],
+    ports: [
+      ...interceptPorts,
+      { name: 'tpv-tunnel', containerPort: s.tunnelPort },
+      { name: 'tpv-health', containerPort: healthPort },
+    ],
+    volumeMounts: [{ name: 'tpv-agent-script', mountPath: AGENT_SCRIPT_DIR, readOnly: true }],
+    // Probing the health port, not the intercept port: a probe there would be handed to the workstation.
+    readinessProbe: { httpGet: { path: '/healthz', port: healthPort }, periodSeconds: 1 },
+  };
+}
+
+/** AGENT_ANNOTATION's value on the pod template of an agent that only dials (--proxy-via). */
+export const PROXY_VIA_AGENT = 'proxy-via';
+
+/**
+ * The agent for `--proxy-via CIDR=WORKLOAD`: it listens on no intercept port
+ * and the Service stays untouched; the daemon's flows to CIDR are dialled from
+ * inside the workload's pod, over the agent's tunnel.
+ */
+export function injectProxyAgent(template: V1PodTemplateSpec, s: AgentSettings): Omit<Injection, 'agentPort'> {
+  const already = template.metadata?.annotations?.[AGENT_ANNOTATION] !== undefined || template.spec?.containers.some((c) => c.name === AGENT_CONTAINER);
+  if (already) throw new Error('the workload already carries a traffic agent; leave the existing intercept first (tpv leave)');
+  const original = JSON.stringify(template);
+  const next: V1PodTemplateSpec = JSON.parse(original);
+  const spec = next.spec!;
+  spec.containers = [...spec.containers, agentContainer(s, AGENT_LISTEN_NONE, [])];
+  spec.volumes = [...(spec.volumes ?? []), { name: 'tpv-agent-script', configMap: { name: AGENT_CONFIGMAP } }];
+  next.metadata = { ...(next.metadata ?? {}), annotations: { ...(next.metadata?.annotations ?? {}), [AGENT_ANNOTATION]: PROXY_VIA_AGENT } };
+  return { template: next, annotations: { [ORIGINAL_TEMPLATE_ANNOTATION]: original }, servicePatch: [] };
 }
 
 function renameProbePort(probe: V1Probe | undefined, from: string, to: string): void {

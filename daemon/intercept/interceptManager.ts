@@ -13,6 +13,11 @@
 // leave: close the tunnels, restore the service and the pod template from
 // their annotations, wait for the agent pods to go, and remove the
 // namespace's ConfigMap and Secret when no other workload uses them.
+//
+// startProxy (connect --proxy-via CIDR=WORKLOAD): the same agent without an
+// intercept port and without touching any Service; its tunnels carry the
+// daemon's flows to CIDR, which the agent dials from inside the workload's
+// pod. It is held like an intercept and left the same way on disconnect.
 import { isDeepStrictEqual } from 'node:util';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { KubeJson } from '../cluster/kubeJson';
@@ -21,10 +26,11 @@ import type { ScopedLogger } from '../log/logger';
 import type { InterceptInfo, InterceptParams } from '../protocol/rpc';
 import { DEFAULT_AGENT_PORTS, RELAY_VERSION, RelayEnv } from '../relay/relayConstants';
 import { TunnelSupervisor } from '../tunnel/tunnelSupervisor';
+import type { FoundWorkload } from './agentResources';
 import { missingPermissions, interceptPermissions, missingPermissionsError } from './accessReview';
 import {
   AGENT_SECRET, ORIGINAL_TARGET_PORTS_ANNOTATION, ORIGINAL_TEMPLATE_ANNOTATION, chooseAgentPorts, injectAgent, originalTemplate,
-  resolveServicePort, restoreServicePorts, type AgentSettings,
+  injectProxyAgent, resolveServicePort, restoreServicePorts, type AgentSettings, type Injection,
 } from './agentInjection';
 import {
   agentWorkloads, deleteAgentObjects, ensureAgentObjects, listServices, namespacesWithAgentObjects, patchWorkloadTemplate, readWorkload,
@@ -63,6 +69,8 @@ export interface StartedIntercept {
 }
 
 interface ActiveIntercept {
+  /** An intercept, or an agent that only dials for --proxy-via (not listed as an intercept). */
+  purpose: 'intercept' | 'proxy-via';
   info: InterceptInfo;
   portSpec: string;
   kindInfo: KindInfo;
@@ -92,7 +100,57 @@ export class InterceptManager {
   }
 
   list(): InterceptInfo[] {
-    return [...this.active.values()].map((a) => a.info);
+    return [...this.active.values()].filter((a) => a.purpose === 'intercept').map((a) => a.info);
+  }
+
+  /** True when namespace/name carries this connection's --proxy-via agent. */
+  isProxyVia(namespace: string, name: string): boolean {
+    return this.active.get(`${namespace}/${name}`)?.purpose === 'proxy-via';
+  }
+
+  /** A tunnel to a ready agent pod of the --proxy-via workload (one that is up, if any); undefined when none is held. */
+  proxyTunnel(namespace: string, name: string): TunnelSupervisor | undefined {
+    const ic = this.active.get(`${namespace}/${name}`);
+    if (!ic) return undefined;
+    const all = [...ic.tunnels.values()];
+    return all.find((t) => t.state === 'up') ?? all[0];
+  }
+
+  /**
+   * Injects an agent without intercept port into namespace/name and holds a
+   * tunnel to each of its pods, for --proxy-via. Nothing changes when the
+   * workload is missing or the rights are; a failure undoes what was done.
+   */
+  async startProxy(namespace: string, name: string, timeoutMs = this.deps.readyTimeoutMs): Promise<void> {
+    const { api } = this.deps;
+    const t0 = Date.now();
+    const key = `${namespace}/${name}`;
+    if (this.active.has(key)) return;
+    const w = await readWorkload(api, namespace, name);
+    const kind = w.kindInfo.kind;
+    const what = `${kind.toLowerCase()} ${namespace}/${name}`;
+    const current = w.object.spec?.template;
+    if (!current?.spec) throw new Error(`${what} has no pod template of its own (a Rollout with workloadRef?); it cannot carry the --proxy-via agent`);
+    const pristine = originalTemplate(w.object.metadata.annotations) ?? current;
+    const selector = w.object.spec?.selector;
+    if (!selector) throw new Error(`${what} has no selector`);
+    const ports = chooseAgentPorts(pristine, DEFAULT_AGENT_PORTS);
+    const injection = injectProxyAgent(pristine, {
+      image: this.deps.image, tunnelPort: ports.tunnel, firstInterceptPort: ports.intercept, healthPort: ports.health,
+      secretEnv: RelayEnv.secret, secretName: AGENT_SECRET,
+    });
+    const missing = await missingPermissions(api, namespace, interceptPermissions(w.kindInfo, false));
+    if (missing && missing.length > 0) throw missingPermissionsError(missing, namespace, what);
+    this.log.info(`--proxy-via through ${what}: agent ports ${ports.tunnel}/${ports.health}`);
+    const ic: ActiveIntercept = {
+      purpose: 'proxy-via',
+      info: { workload: name, namespace, kind, remotePort: 0, localPort: 0, mode: 'intercept', since: new Date().toISOString() },
+      portSpec: '', kindInfo: w.kindInfo, namespace, name, selector: labelSelectorText(selector),
+      service: '', redirectsService: false, appPort: 0, localPort: 0, tunnelPort: ports.tunnel,
+      secret: '', container: '', tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 },
+    };
+    await this.install(ic, w, current, { ...injection, agentPort: 0 }, t0, timeoutMs, undefined);
+    this.log.info(`--proxy-via agent of ${what} active after ${Date.now() - t0} ms: ${ic.tunnels.size} agent tunnel(s)`);
   }
 
   has(namespace: string, name: string): boolean {
@@ -106,6 +164,9 @@ export class InterceptManager {
     const key = `${namespace}/${name}`;
     const spec = parsePortSpec(params.port);
     const existing = this.active.get(key);
+    if (existing?.purpose === 'proxy-via') {
+      throw new Error(`${key} carries this connection's --proxy-via agent; intercepting the same workload is not supported yet (connect with another --proxy-via workload)`);
+    }
     if (existing) {
       if (existing.portSpec === params.port) return { info: existing.info, pod: [...existing.tunnels.keys()][0] ?? '', container: existing.container };
       throw new Error(`${key} is already intercepted (port ${existing.portSpec}); leave it first (tpv leave ${name})`);
@@ -142,13 +203,28 @@ export class InterceptManager {
     this.log.info(`intercepting ${what}: service ${service.metadata?.name} port ${resolved.servicePort.port} (app port ${resolved.containerPort}${resolved.targetName ? `, named ${resolved.targetName}` : ''}) → workstation port ${localPort}; agent ports ${ports.intercept}/${ports.tunnel}/${ports.health}`);
 
     // ---- change, remembering how to undo
-    const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
     const ic: ActiveIntercept = {
+      purpose: 'intercept',
       info: { workload: name, namespace, kind, remotePort: resolved.servicePort.port, localPort, mode: 'intercept', since: new Date().toISOString() },
       portSpec: params.port, kindInfo: w.kindInfo, namespace, name, selector: labelSelectorText(selector),
       service: service.metadata!.name!, redirectsService, appPort: resolved.containerPort, localPort, tunnelPort: ports.tunnel,
       secret: '', container, tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 },
     };
+    await this.install(ic, w, current, injection, t0, timeoutMs, redirectsService ? () => redirectService(api, service, injection.servicePatch) : undefined);
+    this.log.info(`intercept of ${what} active after ${Date.now() - t0} ms: ${ic.tunnels.size} agent tunnel(s)`);
+    return { info: ic.info, pod: [...ic.tunnels.keys()][0]!, container };
+  }
+
+  /**
+   * The changing half of start/startProxy: agent objects, pod template, the
+   * rollout, the service redirect (if any), the tunnels; then holds `ic`.
+   * Any failure undoes what was done, in reverse, and rethrows.
+   */
+  private async install(ic: ActiveIntercept, w: FoundWorkload, current: NonNullable<FoundWorkload['object']['spec']>['template'], injection: Injection, t0: number, timeoutMs: number, redirect: (() => Promise<unknown>) | undefined): Promise<void> {
+    const { api } = this.deps;
+    const { namespace, name } = ic;
+    const what = `${w.kindInfo.kind.toLowerCase()} ${namespace}/${name}`;
+    const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
     try {
       const objects = await ensureAgentObjects(api, namespace, this.deps.script, RELAY_VERSION);
       ic.secret = objects.secret;
@@ -158,25 +234,23 @@ export class InterceptManager {
       if (alreadyInjected) this.log.info(`${what} already carries this agent; reusing it`);
       else await patchWorkloadTemplate(api, w, injection);
       const pods = await this.waitForAgents(ic, timeoutMs - (Date.now() - t0));
-      if (redirectsService) {
+      if (redirect) {
         undo.push({ what: 'restore the service', run: () => restoreService(api, namespace, ic.service) });
-        await redirectService(api, service, injection.servicePatch);
+        await redirect();
       }
       await this.openTunnels(ic, pods, Math.max(5_000, timeoutMs - (Date.now() - t0)));
     } catch (e) {
-      this.log.warn(`intercept of ${what} failed (${(e as Error).message}); undoing what was done`);
+      this.log.warn(`${ic.purpose === 'intercept' ? 'intercept' : '--proxy-via agent'} of ${what} failed (${(e as Error).message}); undoing what was done`);
       await this.closeTunnels(ic);
       for (const step of undo.reverse()) {
-        try { await step.run(); } catch (u) { this.log.error(`while undoing the intercept of ${what}, could not ${step.what}: ${(u as Error).message}`); }
+        try { await step.run(); } catch (u) { this.log.error(`while undoing the ${ic.purpose === 'intercept' ? 'intercept' : '--proxy-via agent'} of ${what}, could not ${step.what}: ${(u as Error).message}`); }
       }
       throw e;
     }
     ic.timer = setInterval(() => void this.reconcile(ic), this.deps.reconcileMs ?? 2_000);
     ic.timer.unref();
-    this.active.set(key, ic);
+    this.active.set(`${namespace}/${name}`, ic);
     this.deps.changed();
-    this.log.info(`intercept of ${what} active after ${Date.now() - t0} ms: ${ic.tunnels.size} agent tunnel(s)`);
-    return { info: ic.info, pod: [...ic.tunnels.keys()][0]!, container };
   }
 
   /**
@@ -259,7 +333,7 @@ export class InterceptManager {
       last = rollout.waitingFor;
       if (Date.now() >= deadline) {
         throw new Error(`the traffic agent in ${ic.kindInfo.kind.toLowerCase()} ${ic.namespace}/${ic.name} did not become ready within ${Math.round(timeoutMs / 1000)}s: ${last}. ` +
-          `Check \`kubectl -n ${ic.namespace} describe pods -l ${ic.selector}\`; the intercept was undone.`);
+          `Check \`kubectl -n ${ic.namespace} describe pods -l ${ic.selector}\`; ${ic.purpose === 'intercept' ? 'the intercept was undone' : 'the --proxy-via agent was removed again'}.`);
       }
       await sleep(this.deps.pollMs ?? 500);
     }

@@ -50,9 +50,13 @@ export function relayConfigFromEnv(env: Env, readText: (path: string) => string)
   if (!isRelayLogLevel(logLevel)) throw new Error(`${RelayEnv.logLevel}="${logLevel}" is not one of debug, info, warn, error`);
   const mode = env[RelayEnv.mode] ?? 'relay';
   if (mode !== 'relay' && mode !== 'agent') throw new Error(`${RelayEnv.mode}="${mode}" is not relay or agent`);
-  const agentListen = parseAgentListen(env[RelayEnv.agentListen] ?? '');
-  // An agent with nothing to listen on would pass its readiness probe and serve nobody.
-  if (mode === 'agent' && agentListen.length === 0) throw new Error(`agent mode needs ${RelayEnv.agentListen}=LISTEN:APP (e.g. 9900:8080)`);
+  const listenText = env[RelayEnv.agentListen] ?? '';
+  const agentListen = listenText.trim() === AGENT_LISTEN_NONE ? [] : parseAgentListen(listenText);
+  // An agent with nothing to listen on would pass its readiness probe and serve nobody,
+  // unless that is what it is for: a --proxy-via agent only dials for the daemon.
+  if (mode === 'agent' && agentListen.length === 0 && listenText.trim() !== AGENT_LISTEN_NONE) {
+    throw new Error(`agent mode needs ${RelayEnv.agentListen}=LISTEN:APP (e.g. 9900:8080), or ${RelayEnv.agentListen}=${AGENT_LISTEN_NONE} for an agent that only dials (--proxy-via)`);
+  }
   return {
     port, healthPort,
     listenHost: env[RelayEnv.listenHost] || undefined,
@@ -66,6 +70,9 @@ export function relayConfigFromEnv(env: Env, readText: (path: string) => string)
     agentListen,
   };
 }
+
+/** The TPV_AGENT_LISTEN value of an agent without intercept ports (a --proxy-via agent). */
+export const AGENT_LISTEN_NONE = 'none';
 
 /** `LISTEN:APP[,LISTEN:APP...]`; empty text → none. */
 export function parseAgentListen(text: string): AgentForward[] {

@@ -32,9 +32,11 @@ import type { ConnectionEvents, ActiveConnection } from './connection';
 import { FlowForwarder, type TcpFlowContext } from './flowForwarder';
 import { chooseContainer, containerEnvironment, findWorkload, readyPod } from '../intercept/containerEnv';
 import { InterceptManager } from '../intercept/interceptManager';
+import { readWorkload } from '../intercept/agentResources';
 import { kubeJson } from '../cluster/kubeJson';
 import { mangleEnv } from '../vnat/envMangling';
 import { MappingRegistry, type VirtualAddressTable } from './mappingRegistry';
+import { TunnelRouter, proxyViaRoutes } from './tunnelRouter';
 
 /** The routing decision, given the cluster's subnets (pure; see daemon/routing). */
 export type Planner = (params: ConnectParams, cluster: { serviceCidrs: string[]; podCidrs: string[] }, ownDevice: string) => Promise<RoutingPlan>;
@@ -119,10 +121,14 @@ export class LiveConnection implements ActiveConnection {
     this.step(signal, `cluster subnets: services ${subnets.serviceCidrs.join(', ')}; pods ${subnets.podCidrs.join(', ')}`);
     const plan = await deps.planner(params, subnets, deps.device);
     if (plan.error) throw new Error(plan.error);
-    if (plan.subnets.some((s) => s.resolution === 'proxy-via')) {
-      throw new Error('--proxy-via needs the traffic agent, which this version cannot inject yet; use --vnat for the same subnets');
-    }
     this.plan = plan;
+    this.access = await clusterAccessFromKubeConfig(clients.kubeConfig);
+    // A --proxy-via workload that does not exist fails the connect before anything is changed (not even the relay).
+    for (const workload of new Set(proxyViaRoutes(plan).map((r) => r.workload))) {
+      await readWorkload(kubeJson(() => this.access!), params.namespace, workload).catch((e: Error) => {
+        throw new Error(`--proxy-via: ${e.message}`);
+      });
+    }
 
     this.step(signal, `ensuring the relay in namespace ${params.namespace}`);
     const scriptPath = deps.relayScriptPath ?? join(__dirname, 'relay.js');
@@ -146,7 +152,6 @@ export class LiveConnection implements ActiveConnection {
     this.relay = relay;
 
     this.step(signal, `opening the tunnel to ${relay.namespace}/${relay.pod}`);
-    this.access = await clusterAccessFromKubeConfig(clients.kubeConfig);
     this.intercepts = new InterceptManager({
       api: kubeJson(() => this.access!),
       access: () => this.access!,
@@ -179,6 +184,14 @@ export class LiveConnection implements ActiveConnection {
     supervisor.start();
     await supervisor.waitUntilUp(30_000);
 
+    // --proxy-via: an agent in each named workload (connect's namespace) before any flow can need it.
+    const proxyRoutes = proxyViaRoutes(plan);
+    for (const workload of new Set(proxyRoutes.map((r) => r.workload))) {
+      this.step(signal, `injecting the --proxy-via agent into ${params.namespace}/${workload}`);
+      await this.intercepts.startProxy(params.namespace, workload);
+    }
+    const tunnels = new TunnelRouter(supervisor, proxyRoutes, (workload) => this.intercepts?.proxyTunnel(params.namespace, workload));
+
     const table = deps.vnatTable(plan);
     const mappings = new MappingRegistry(table, () => this.events.mappingsChanged());
     this.mappingsRegistry = mappings;
@@ -186,7 +199,7 @@ export class LiveConnection implements ActiveConnection {
     this.step(signal, `creating TUN device ${deps.device}`);
     const tunCidr = deps.tunCidr ?? DEFAULT_TUN;
     const device = TunDevice.open({ name: deps.device });
-    const forwarder = new FlowForwarder(supervisor, mappings, (ip) => (table.isVirtual(ip) ? mappings.toReal(ip) : table.isRouted(ip) ? ip : undefined), this.log.child('flows'));
+    const forwarder = new FlowForwarder(tunnels, mappings, (ip) => (table.isVirtual(ip) ? mappings.toReal(ip) : table.isRouted(ip) ? ip : undefined), this.log.child('flows'));
     this.forwarder = forwarder;
     let stack: SystemStack<TcpFlowContext>;
     try {
@@ -345,6 +358,7 @@ export class LiveConnection implements ActiveConnection {
       this.events.changed();
       return;
     }
+    if (this.intercepts?.isProxyVia(ns, workload)) throw new Error(`${key} carries this connection's --proxy-via agent, which is removed on disconnect; there is no intercept to leave`);
     if (!(await this.intercepts?.leave(ns, workload))) throw new Error(`no intercept or ingest of ${key} is active`);
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { V1PodTemplateSpec, V1Service } from '@kubernetes/client-node';
 import { parsePortSpec } from '../../../daemon/intercept/portSpec';
 import {
-  AGENT_CONTAINER, ORIGINAL_TEMPLATE_ANNOTATION, ORIGINAL_TARGET_PORTS_ANNOTATION, injectAgent, originalTemplate,
+  AGENT_ANNOTATION, AGENT_CONTAINER, ORIGINAL_TEMPLATE_ANNOTATION, ORIGINAL_TARGET_PORTS_ANNOTATION, PROXY_VIA_AGENT, injectAgent, injectProxyAgent, originalTemplate,
   redirectServicePorts, renamedPortName, resolveServicePort, restoreServicePorts, type AgentSettings,
 } from '../../../daemon/intercept/agentInjection';
 
@@ -91,4 +91,18 @@ test('injecting twice is refused (idempotence is the caller\'s reuse, not a seco
 test('renamed port names stay within 15 characters', () => {
   assert.equal(renamedPortName('http'), 'tm-http');
   assert.equal(renamedPortName('very-long-name1').length, 15);
+});
+
+test('a --proxy-via agent: no intercept port, no service change, the app untouched, and the original kept exactly', () => {
+  const t = template();
+  const inj = injectProxyAgent(t, settings);
+  assert.deepEqual(inj.servicePatch, []);
+  const containers = inj.template.spec!.containers;
+  assert.deepEqual(containers[0], t.spec!.containers[0], 'the app container is not changed (no port renamed)');
+  const agent = containers.find((c) => c.name === AGENT_CONTAINER)!;
+  assert.equal(agent.env!.find((e) => e.name === 'TPV_AGENT_LISTEN')!.value, 'none');
+  assert.deepEqual(agent.ports!.map((p) => p.name), ['tpv-tunnel', 'tpv-health']);
+  assert.equal(inj.template.metadata!.annotations![AGENT_ANNOTATION], PROXY_VIA_AGENT);
+  assert.deepEqual(originalTemplate(inj.annotations), t);
+  assert.throws(() => injectProxyAgent(inj.template, settings), /already carries a traffic agent/);
 });

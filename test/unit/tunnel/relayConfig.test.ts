@@ -45,6 +45,10 @@ test('relay config: defaults from the pod, env overrides, and no start without a
   assert.equal(o.mode, 'agent');
   assert.deepEqual(o.agentListen, [{ port: 9900, appPort: 8080 }]);
   assert.throws(() => relayConfigFromEnv({ TPV_RELAY_SECRET: 'x', TPV_RELAY_MODE: 'agent' }, files({})), /agent mode needs TPV_AGENT_LISTEN/);
+  // A --proxy-via agent says explicitly that it listens on nothing.
+  const dialOnly = relayConfigFromEnv({ TPV_RELAY_SECRET: 'x', TPV_RELAY_MODE: 'agent', TPV_AGENT_LISTEN: 'none' }, files({}));
+  assert.equal(dialOnly.mode, 'agent');
+  assert.deepEqual(dialOnly.agentListen, []);
 
   assert.throws(() => relayConfigFromEnv({}, files({})), /TPV_RELAY_SECRET or TPV_RELAY_SECRET_FILE/);
   assert.throws(() => relayConfigFromEnv({ TPV_RELAY_SECRET: 'x', TPV_RELAY_PORT: '99999' }, files({})), /not a port/);

@@ -1,0 +1,232 @@
+// `tpv connect --proxy-via CIDR=WORKLOAD` in the lab (Telepresence's
+// semantics; issue 4, scope 3): the pod subnet is VNATed, and a flow to a pod
+// leaves the cluster from greeter's pod, through its traffic agent, which the
+// echo image proves by naming its caller. Service traffic still leaves from
+// the relay. Disconnect removes the agent and puts greeter's template back
+// exactly; a workload that does not exist fails the connect and changes nothing.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labDown, labUp, type LabInfo } from '../../lab/labLifecycle';
+import { uniquePrefix } from '../../support/netns';
+import { missingNetworkPrivileges } from '../../support/privileges';
+import type { DaemonStatus } from '../../../daemon/protocol/rpc';
+import { RELAY_SELECTOR } from '../../../daemon/cluster/relayManifests';
+
+const skip = missingNetworkPrivileges();
+const root = join(__dirname, '..', '..', '..');
+const tpv = join(root, 'dist', 'tpv.js');
+
+interface Run { code: number; stdout: string; stderr: string; ms: number }
+
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, maxBuffer: 32 << 20, env: { ...process.env, ...opts.env } }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+class Workstation {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tpv-pv-'));
+  readonly env: NodeJS.ProcessEnv;
+  constructor(readonly lab: LabInfo) {
+    this.env = {
+      TPV_SOCKET: join(this.dir, 'daemon.sock'),
+      TPV_STATE_DIR: join(this.dir, 'state'),
+      TPV_LOG_FILE: join(this.dir, 'daemon.log'),
+      TPV_IDLE_EXIT: '0',
+      HOME: this.dir,
+      KUBECONFIG: lab.kubeconfig,
+    };
+  }
+  exec(cmd: string, args: string[], timeoutMs?: number): Promise<Run> {
+    return run('ip', ['netns', 'exec', this.lab.workstationNetns, cmd, ...args], { env: this.env, timeoutMs });
+  }
+  tpv(...args: string[]): Promise<Run> {
+    return this.exec(process.execPath, [tpv, ...args], 240_000);
+  }
+  async tpvJson<T>(...args: string[]): Promise<T> {
+    const r = await this.tpv(...args, '--json');
+    assert.equal(r.code, 0, `tpv ${args.join(' ')} failed: ${r.stderr}\nthe daemon's log ends with:\n${this.logTail(60)}`);
+    return JSON.parse(r.stdout) as T;
+  }
+  async kubectlJson<T>(...args: string[]): Promise<T> {
+    const r = await this.exec('kubectl', [...args, '-o', 'json']);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+  logTail(lines: number): string {
+    try { return readFileSync(this.env.TPV_LOG_FILE!, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
+  }
+  async close(): Promise<void> {
+    await this.tpv('quit');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+interface KubeList<T = unknown> { items: Array<{ metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> }; spec?: T; status?: { podIP?: string }; data?: unknown }> }
+interface PodSpec { containers: Array<{ name: string }> }
+
+const REVISION = 'deployment.kubernetes.io/revision';
+
+/** greeter's Deployment as the user wrote it (no status, no revision bookkeeping), and team-a's ConfigMaps and Secrets. */
+async function greeterState(ws: Workstation): Promise<Record<string, unknown>> {
+  const d = await ws.kubectlJson<{ metadata: { annotations?: Record<string, string>; labels?: Record<string, string> }; spec: { template: unknown } }>('-n', 'team-a', 'get', 'deployment', 'greeter');
+  const annotations = { ...d.metadata.annotations };
+  delete annotations[REVISION];
+  const [configmaps, secrets] = await Promise.all([ws.kubectlJson<KubeList>('-n', 'team-a', 'get', 'configmaps'), ws.kubectlJson<KubeList>('-n', 'team-a', 'get', 'secrets')]);
+  return {
+    template: d.spec.template, annotations, labels: d.metadata.labels,
+    // The relay's own objects stay after disconnect (as after any connect); the agent's must go.
+    configmaps: Object.fromEntries(configmaps.items.filter((c) => c.metadata.name !== 'tpv-relay').map((c) => [c.metadata.name, c.data])),
+    secrets: Object.fromEntries(secrets.items.filter((s) => !s.metadata.name.startsWith('tpv-relay')).map((s) => [s.metadata.name, s.data])),
+  };
+}
+
+/** Everything a connect could change in team-a (for the error case: nothing at all). */
+async function teamAState(ws: Workstation): Promise<Record<string, unknown>> {
+  const get = (what: string) => ws.kubectlJson<KubeList>('-n', 'team-a', 'get', what);
+  const [deploys, services, configmaps, secrets] = await Promise.all([get('deployments'), get('services'), get('configmaps'), get('secrets')]);
+  return {
+    deployments: Object.fromEntries(deploys.items.map((d) => [d.metadata.name, d.spec])),
+    services: Object.fromEntries(services.items.map((s) => [s.metadata.name, s.spec])),
+    configmaps: Object.fromEntries(configmaps.items.map((c) => [c.metadata.name, c.data])),
+    secrets: Object.fromEntries(secrets.items.map((s) => [s.metadata.name, s.data])),
+  };
+}
+
+function callerOf(body: string): string {
+  const m = /caller=([\d.]+):\d+/.exec(body);
+  assert.ok(m, `the echo body names no caller: ${body}`);
+  return m[1]!;
+}
+
+describe('tpv connect --proxy-via CIDR=greeter', { skip }, () => {
+  let lab: LabInfo;
+  let ws: Workstation;
+  let greeterBefore: Record<string, unknown>;
+
+  before(async () => {
+    lab = await labUp({ name: uniquePrefix('pv') });
+    ws = new Workstation(lab);
+    greeterBefore = await greeterState(ws);
+  });
+
+  after(async () => {
+    if (ws) await ws.close().catch(() => undefined);
+    if (lab) await labDown(lab.name);
+  });
+
+  test('error: a workload that does not exist fails the connect clearly and changes nothing', async () => {
+    const before0 = await teamAState(ws);
+    const r = await ws.tpv('connect', '--namespace', 'team-a', '--proxy-via', `${lab.podCidr}=nosuch`);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /--proxy-via: no Deployment, StatefulSet, ReplicaSet or Rollout named "nosuch" in namespace "team-a"/);
+    assert.deepEqual(await teamAState(ws), before0, 'not even the relay was installed');
+    const s = await ws.tpvJson<DaemonStatus>('status');
+    assert.notEqual(s.connection?.state, 'connected');
+  });
+
+  test('connect: the pod subnet is listed as proxy-via greeter, and greeter runs the agent', async () => {
+    const t0 = Date.now();
+    const status = await ws.tpvJson<DaemonStatus>('connect', '--namespace', 'team-a', '--proxy-via', `${lab.podCidr}=greeter`);
+    console.log(`# connect --proxy-via (agent injected and ready) took ${Date.now() - t0} ms`);
+    assert.equal(status.connection!.state, 'connected');
+    const again = await ws.tpvJson<DaemonStatus>('status');
+    const entry = again.connection!.plan!.subnets.find((s) => s.subnet === lab.podCidr);
+    assert.ok(entry, JSON.stringify(again.connection!.plan));
+    assert.equal(entry.resolution, 'proxy-via');
+    assert.equal(entry.workload, 'greeter');
+    assert.ok(entry.virtualRange, 'a proxy-via subnet has virtual IPs');
+    assert.deepEqual(again.intercepts, [], 'the proxy-via agent is not an intercept');
+    const pods = await ws.kubectlJson<KubeList<PodSpec>>('-n', 'team-a', 'get', 'pods', '-l', 'app=greeter');
+    assert.ok(pods.items.some((p) => p.spec!.containers.some((c) => c.name === 'tpv-agent')), 'a greeter pod runs the agent');
+  });
+
+  test('a pod\'s virtual IP: the flow leaves the cluster from greeter\'s pod (the echo pod sees greeter as caller)', async () => {
+    const echo = lab.pods.find((p) => p.namespace === 'default' && p.name.startsWith('echo-') && p.ip)!;
+    const name = `${echo.ip!.replace(/\./g, '-')}.default.pod.cluster.local`;
+    const g = await ws.exec('getent', ['hosts', name]);
+    assert.equal(g.code, 0, g.stderr);
+    const vip = g.stdout.split(/\s+/)[0]!;
+    assert.match(vip, /^246\.246\.\d+\.\d+$/, `pod DNS name ${name} → ${g.stdout}`);
+    const greeterIps = (await ws.kubectlJson<KubeList<PodSpec>>('-n', 'team-a', 'get', 'pods', '-l', 'app=greeter')).items
+      .filter((p) => p.spec!.containers.some((c) => c.name === 'tpv-agent')).map((p) => p.status?.podIP);
+    for (let i = 0; i < 5; i++) {
+      const r = await ws.exec('curl', ['-sS', '--max-time', '5', `http://${vip}:8080/`]);
+      assert.equal(r.code, 0, `request ${i}: ${r.stderr}\n${ws.logTail(30)}`);
+      assert.match(r.stdout, new RegExp(`pod=${echo.name}`));
+      assert.ok(greeterIps.includes(callerOf(r.stdout)), `request ${i}: caller ${callerOf(r.stdout)} is not a greeter pod with the agent (${greeterIps.join(', ')})`);
+    }
+  });
+
+  test('service traffic still leaves from the relay (the caller is the relay pod)', async () => {
+    const relayPods = await ws.kubectlJson<KubeList>('-n', 'team-a', 'get', 'pods', '-l', RELAY_SELECTOR);
+    const relayIps = relayPods.items.map((p) => p.status?.podIP);
+    const r = await ws.exec('curl', ['-sS', '--max-time', '5', 'http://echo.default/']);
+    assert.equal(r.code, 0, `${r.stderr}\n${ws.logTail(30)}`);
+    assert.ok(relayIps.includes(callerOf(r.stdout)), `caller ${callerOf(r.stdout)} is not the relay (${relayIps.join(', ')})`);
+  });
+
+  test('the proxy-via workload is no intercept: leave and intercept of it say so and change nothing', async () => {
+    const during = await greeterState(ws);
+    const l = await ws.tpv('leave', 'greeter', '--namespace', 'team-a');
+    assert.notEqual(l.code, 0);
+    assert.match(l.stderr, /team-a\/greeter carries this connection's --proxy-via agent/);
+    const i = await ws.tpv('intercept', 'greeter', '--namespace', 'team-a', '--port', '18081:80');
+    assert.notEqual(i.code, 0);
+    assert.match(i.stderr, /team-a\/greeter carries this connection's --proxy-via agent; intercepting the same workload is not supported yet/);
+    assert.deepEqual(await greeterState(ws), during);
+  });
+
+  test('tpv disconnect removes the agent: greeter\'s deployment and the agent objects are as before', async () => {
+    const t0 = Date.now();
+    const r = await ws.tpv('disconnect');
+    assert.equal(r.code, 0, r.stderr);
+    console.log(`# disconnect (agent removed) took ${Date.now() - t0} ms`);
+    assert.deepEqual(await greeterState(ws), greeterBefore);
+  });
+
+  test('tpv quit removes the agent as disconnect does', async () => {
+    await ws.tpvJson<DaemonStatus>('connect', '--namespace', 'team-a', '--proxy-via', `${lab.podCidr}=greeter`);
+    assert.notDeepEqual(await greeterState(ws), greeterBefore, 'the agent is in');
+    assert.equal((await ws.tpv('quit')).code, 0);
+    assert.deepEqual(await greeterState(ws), greeterBefore);
+  });
+
+  test('kill -9: the agent left behind is reused by the next connect with the same --proxy-via, and its disconnect restores greeter', async () => {
+    await ws.tpvJson<DaemonStatus>('connect', '--namespace', 'team-a', '--proxy-via', `${lab.podCidr}=greeter`);
+    const { pid } = await ws.tpvJson<DaemonStatus>('status');
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100; i++) { try { process.kill(pid, 0); await new Promise((res) => setTimeout(res, 50)); } catch { break; } }
+    assert.equal((await ws.tpv('quit', '--cleanup')).code, 0);
+    assert.notDeepEqual(await greeterState(ws), greeterBefore, 'a killed daemon cannot remove the agent itself');
+    const c = await ws.tpvJson<DaemonStatus>('connect', '--namespace', 'team-a', '--proxy-via', `${lab.podCidr}=greeter`);
+    assert.equal(c.connection!.state, 'connected', ws.logTail(30));
+    const echo = lab.pods.find((p) => p.namespace === 'default' && p.name.startsWith('echo-') && p.ip)!;
+    const g = await ws.exec('getent', ['hosts', `${echo.ip!.replace(/\./g, '-')}.default.pod.cluster.local`]);
+    const r = await ws.exec('curl', ['-sS', '--max-time', '5', `http://${g.stdout.split(/\s+/)[0]}:8080/`]);
+    assert.equal(r.code, 0, `${r.stderr}\n${ws.logTail(30)}`);
+    assert.equal((await ws.tpv('disconnect')).code, 0);
+    assert.deepEqual(await greeterState(ws), greeterBefore);
+  });
+
+  test('kill -9 and no new --proxy-via: tpv leave of the workload removes the leftover agent', async () => {
+    await ws.tpvJson<DaemonStatus>('connect', '--namespace', 'team-a', '--proxy-via', `${lab.podCidr}=greeter`);
+    const { pid } = await ws.tpvJson<DaemonStatus>('status');
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100; i++) { try { process.kill(pid, 0); await new Promise((res) => setTimeout(res, 50)); } catch { break; } }
+    assert.equal((await ws.tpv('quit', '--cleanup')).code, 0);
+    await ws.tpvJson<DaemonStatus>('connect', '--namespace', 'team-a');
+    const l = await ws.tpv('leave', 'greeter');
+    assert.equal(l.code, 0, `${l.stderr}\n${ws.logTail(20)}`);
+    assert.equal((await ws.tpv('disconnect')).code, 0);
+    assert.deepEqual(await greeterState(ws), greeterBefore);
+  });
+});
