@@ -3,7 +3,7 @@
 // whether to go on waiting, and why, in words that name the pod.
 import type { V1Pod } from '@kubernetes/client-node';
 import { podProblem } from '../cluster/relayInstaller';
-import { AGENT_CONTAINER } from './agentInjection';
+import { AGENT_ANNOTATION, AGENT_CONTAINER } from './agentInjection';
 
 export interface AgentRollout {
   /** Ready pods that run the agent: the daemon opens a tunnel to each. */
@@ -39,16 +39,22 @@ export function agentPodProblem(p: V1Pod): string {
   return `pod ${name} is ${p.status?.phase ?? 'Pending'}`;
 }
 
-export function agentRollout(pods: V1Pod[]): AgentRollout {
+/**
+ * `expected`: the agent annotation the new template carries, when the pods
+ * run an agent already and only another one counts as rolled out (the
+ * --proxy-via agent turned into an intercept's agent, and back).
+ */
+export function agentRollout(pods: V1Pod[], expected?: string): AgentRollout {
   const live = pods.filter(isLive).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-  const withAgent = live.filter(runsAgent);
+  const current = (p: V1Pod) => runsAgent(p) && (expected === undefined || p.metadata?.annotations?.[AGENT_ANNOTATION] === expected);
+  const withAgent = live.filter(current);
   const agentPods = withAgent.filter(isReady).map((p) => p.metadata!.name!);
   const notReady = withAgent.filter((p) => !isReady(p));
-  const old = live.filter((p) => !runsAgent(p));
+  const old = live.filter((p) => !current(p));
   let waitingFor = '';
   if (notReady.length > 0) waitingFor = agentPodProblem(notReady[0]!);
   else if (withAgent.length === 0) waitingFor = live.length === 0 ? 'no pod of the workload exists (is it scaled to 0?)' : `no pod runs the agent yet (${live.length} pod(s) of the previous template still run)`;
-  else if (old.length > 0) waitingFor = `pod ${old[0]!.metadata?.name} (without the agent) still runs; the rollout is not finished`;
+  else if (old.length > 0) waitingFor = `pod ${old[0]!.metadata?.name} (without ${expected === undefined ? 'the' : 'this'} agent) still runs; the rollout is not finished`;
   return { agentPods, complete: waitingFor === '', waitingFor };
 }
 

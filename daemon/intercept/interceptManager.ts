@@ -18,6 +18,9 @@
 // intercept port and without touching any Service; its tunnels carry the
 // daemon's flows to CIDR, which the agent dials from inside the workload's
 // pod. It is held like an intercept and left the same way on disconnect.
+// One agent serves both: intercepting the --proxy-via workload swaps in the
+// intercept's agent (which dials just the same), and leaving that intercept
+// swaps the --proxy-via agent back; only disconnect removes it.
 import { isDeepStrictEqual } from 'node:util';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { KubeJson } from '../cluster/kubeJson';
@@ -29,7 +32,7 @@ import { TunnelSupervisor } from '../tunnel/tunnelSupervisor';
 import type { FoundWorkload } from './agentResources';
 import { missingPermissions, interceptPermissions, missingPermissionsError } from './accessReview';
 import {
-  AGENT_SECRET, ORIGINAL_TARGET_PORTS_ANNOTATION, ORIGINAL_TEMPLATE_ANNOTATION, chooseAgentPorts, injectAgent, originalTemplate,
+  AGENT_ANNOTATION, AGENT_SECRET, ORIGINAL_TARGET_PORTS_ANNOTATION, ORIGINAL_TEMPLATE_ANNOTATION, chooseAgentPorts, injectAgent, originalTemplate,
   injectProxyAgent, resolveServicePort, restoreServicePorts, type AgentSettings, type Injection,
 } from './agentInjection';
 import {
@@ -69,8 +72,10 @@ export interface StartedIntercept {
 }
 
 interface ActiveIntercept {
-  /** An intercept, or an agent that only dials for --proxy-via (not listed as an intercept). */
-  purpose: 'intercept' | 'proxy-via';
+  /** An intercept is active (listed); false for an agent held only for --proxy-via. */
+  intercepting: boolean;
+  /** The agent also carries this connection's --proxy-via flows; its template without intercept when set. */
+  proxyVia: Injection | undefined;
   info: InterceptInfo;
   portSpec: string;
   kindInfo: KindInfo;
@@ -89,6 +94,18 @@ interface ActiveIntercept {
   connections: { connected: number; refused: number };
 }
 
+/** What an intercept sets on a held workload. */
+interface InterceptFields {
+  info: InterceptInfo;
+  portSpec: string;
+  service: string;
+  redirectsService: boolean;
+  appPort: number;
+  localPort: number;
+  tunnelPort: number;
+  container: string;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class InterceptManager {
@@ -100,12 +117,13 @@ export class InterceptManager {
   }
 
   list(): InterceptInfo[] {
-    return [...this.active.values()].filter((a) => a.purpose === 'intercept').map((a) => a.info);
+    return [...this.active.values()].filter((a) => a.intercepting).map((a) => a.info);
   }
 
-  /** True when namespace/name carries this connection's --proxy-via agent. */
+  /** True when namespace/name carries this connection's --proxy-via agent and no intercept. */
   isProxyVia(namespace: string, name: string): boolean {
-    return this.active.get(`${namespace}/${name}`)?.purpose === 'proxy-via';
+    const ic = this.active.get(`${namespace}/${name}`);
+    return !!ic?.proxyVia && !ic.intercepting;
   }
 
   /** A tunnel to a ready agent pod of the --proxy-via workload (one that is up, if any); undefined when none is held. */
@@ -125,7 +143,6 @@ export class InterceptManager {
     const { api } = this.deps;
     const t0 = Date.now();
     const key = `${namespace}/${name}`;
-    if (this.active.has(key)) return;
     const w = await readWorkload(api, namespace, name);
     const kind = w.kindInfo.kind;
     const what = `${kind.toLowerCase()} ${namespace}/${name}`;
@@ -135,21 +152,27 @@ export class InterceptManager {
     const selector = w.object.spec?.selector;
     if (!selector) throw new Error(`${what} has no selector`);
     const ports = chooseAgentPorts(pristine, DEFAULT_AGENT_PORTS);
-    const injection = injectProxyAgent(pristine, {
+    const injection: Injection = { agentPort: 0, ...injectProxyAgent(pristine, {
       image: this.deps.image, tunnelPort: ports.tunnel, firstInterceptPort: ports.intercept, healthPort: ports.health,
       secretEnv: RelayEnv.secret, secretName: AGENT_SECRET,
-    });
+    }) };
+    const held = this.active.get(key);
+    if (held) {
+      // An intercept's agent dials too; when the intercept ends, leave puts this agent in its place.
+      held.proxyVia = injection;
+      return;
+    }
     const missing = await missingPermissions(api, namespace, interceptPermissions(w.kindInfo, false));
     if (missing && missing.length > 0) throw missingPermissionsError(missing, namespace, what);
     this.log.info(`--proxy-via through ${what}: agent ports ${ports.tunnel}/${ports.health}`);
     const ic: ActiveIntercept = {
-      purpose: 'proxy-via',
+      intercepting: false, proxyVia: injection,
       info: { workload: name, namespace, kind, remotePort: 0, localPort: 0, mode: 'intercept', since: new Date().toISOString() },
       portSpec: '', kindInfo: w.kindInfo, namespace, name, selector: labelSelectorText(selector),
       service: '', redirectsService: false, appPort: 0, localPort: 0, tunnelPort: ports.tunnel,
       secret: '', container: '', tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 },
     };
-    await this.install(ic, w, current, { ...injection, agentPort: 0 }, t0, timeoutMs, undefined);
+    await this.install(ic, w, current, injection, t0, timeoutMs, undefined);
     this.log.info(`--proxy-via agent of ${what} active after ${Date.now() - t0} ms: ${ic.tunnels.size} agent tunnel(s)`);
   }
 
@@ -164,10 +187,7 @@ export class InterceptManager {
     const key = `${namespace}/${name}`;
     const spec = parsePortSpec(params.port);
     const existing = this.active.get(key);
-    if (existing?.purpose === 'proxy-via') {
-      throw new Error(`${key} carries this connection's --proxy-via agent; intercepting the same workload is not supported yet (connect with another --proxy-via workload)`);
-    }
-    if (existing) {
+    if (existing?.intercepting) {
       if (existing.portSpec === params.port) return { info: existing.info, pod: [...existing.tunnels.keys()][0] ?? '', container: existing.container };
       throw new Error(`${key} is already intercepted (port ${existing.portSpec}); leave it first (tpv leave ${name})`);
     }
@@ -203,12 +223,19 @@ export class InterceptManager {
     this.log.info(`intercepting ${what}: service ${service.metadata?.name} port ${resolved.servicePort.port} (app port ${resolved.containerPort}${resolved.targetName ? `, named ${resolved.targetName}` : ''}) → workstation port ${localPort}; agent ports ${ports.intercept}/${ports.tunnel}/${ports.health}`);
 
     // ---- change, remembering how to undo
+    const fields = {
+      info: { workload: name, namespace, kind, remotePort: resolved.servicePort.port, localPort, mode: 'intercept' as const, since: new Date().toISOString() },
+      portSpec: params.port, service: service.metadata!.name!, redirectsService, appPort: resolved.containerPort, localPort, tunnelPort: ports.tunnel, container,
+    };
+    if (existing) {
+      const pods = await this.swapAgent(existing, w, injection, fields, t0, timeoutMs, redirectsService ? () => redirectService(api, service, injection.servicePatch) : undefined);
+      this.log.info(`intercept of ${what} (sharing the --proxy-via agent) active after ${Date.now() - t0} ms: ${existing.tunnels.size} agent tunnel(s)`);
+      return { info: existing.info, pod: pods[0]!, container };
+    }
     const ic: ActiveIntercept = {
-      purpose: 'intercept',
-      info: { workload: name, namespace, kind, remotePort: resolved.servicePort.port, localPort, mode: 'intercept', since: new Date().toISOString() },
-      portSpec: params.port, kindInfo: w.kindInfo, namespace, name, selector: labelSelectorText(selector),
-      service: service.metadata!.name!, redirectsService, appPort: resolved.containerPort, localPort, tunnelPort: ports.tunnel,
-      secret: '', container, tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 },
+      intercepting: true, proxyVia: undefined, ...fields,
+      kindInfo: w.kindInfo, namespace, name, selector: labelSelectorText(selector),
+      secret: '', tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 },
     };
     await this.install(ic, w, current, injection, t0, timeoutMs, redirectsService ? () => redirectService(api, service, injection.servicePatch) : undefined);
     this.log.info(`intercept of ${what} active after ${Date.now() - t0} ms: ${ic.tunnels.size} agent tunnel(s)`);
@@ -240,10 +267,10 @@ export class InterceptManager {
       }
       await this.openTunnels(ic, pods, Math.max(5_000, timeoutMs - (Date.now() - t0)));
     } catch (e) {
-      this.log.warn(`${ic.purpose === 'intercept' ? 'intercept' : '--proxy-via agent'} of ${what} failed (${(e as Error).message}); undoing what was done`);
+      this.log.warn(`${ic.intercepting ? 'intercept' : '--proxy-via agent'} of ${what} failed (${(e as Error).message}); undoing what was done`);
       await this.closeTunnels(ic);
       for (const step of undo.reverse()) {
-        try { await step.run(); } catch (u) { this.log.error(`while undoing the ${ic.purpose === 'intercept' ? 'intercept' : '--proxy-via agent'} of ${what}, could not ${step.what}: ${(u as Error).message}`); }
+        try { await step.run(); } catch (u) { this.log.error(`while undoing the ${ic.intercepting ? 'intercept' : '--proxy-via agent'} of ${what}, could not ${step.what}: ${(u as Error).message}`); }
       }
       throw e;
     }
@@ -254,14 +281,65 @@ export class InterceptManager {
   }
 
   /**
+   * Replaces the agent of a held workload (same pods, same tunnels map) with
+   * `injection`: the intercept's agent over the --proxy-via one (`fields`
+   * given), or back (`fields` undefined). Waits for the new agent in every
+   * pod and follows the pods with the tunnels; on failure puts the previous
+   * agent and fields back.
+   */
+  private async swapAgent(ic: ActiveIntercept, w: FoundWorkload, injection: Injection, fields: InterceptFields | undefined, t0: number, timeoutMs: number, redirect: (() => Promise<unknown>) | undefined): Promise<string[]> {
+    const { api } = this.deps;
+    const before: InterceptFields & { intercepting: boolean } = {
+      info: ic.info, portSpec: ic.portSpec, service: ic.service, redirectsService: ic.redirectsService, appPort: ic.appPort,
+      localPort: ic.localPort, tunnelPort: ic.tunnelPort, container: ic.container, intercepting: ic.intercepting,
+    };
+    const previous = ic.intercepting ? undefined : ic.proxyVia;
+    // The inbound dialer of every tunnel reads these at each connection: set before the new pods appear.
+    if (fields) Object.assign(ic, fields);
+    try {
+      await patchWorkloadTemplate(api, w, injection);
+      const expected = injection.template.metadata?.annotations?.[AGENT_ANNOTATION];
+      const pods = await this.waitForAgents(ic, timeoutMs - (Date.now() - t0), expected);
+      if (redirect) await redirect();
+      ic.intercepting = fields !== undefined;
+      await this.openTunnels(ic, pods.filter((p) => !ic.tunnels.has(p)), Math.max(5_000, timeoutMs - (Date.now() - t0)));
+      // The pods of the previous agent are on their way out.
+      for (const [p, t] of ic.tunnels) if (!pods.includes(p)) { ic.tunnels.delete(p); void t.stop('the agent was replaced'); }
+      this.deps.changed();
+      return pods;
+    } catch (e) {
+      this.log.warn(`swapping the agent of ${ic.namespace}/${ic.name} failed (${(e as Error).message}); putting the previous one back`);
+      Object.assign(ic, before);
+      if (fields?.redirectsService) await restoreService(api, ic.namespace, fields.service).catch(() => undefined);
+      if (previous) await patchWorkloadTemplate(api, w, previous).catch((u: Error) => this.log.error(`could not put the --proxy-via agent of ${ic.namespace}/${ic.name} back: ${u.message}`));
+      throw e;
+    }
+  }
+
+  /**
    * Ends the intercept of namespace/name and restores the workload. Also
    * cleans a workload left with an agent by an earlier daemon. False when
    * there was nothing to leave.
    */
-  async leave(namespace: string, name: string, waitForRollout = true): Promise<boolean> {
+  async leave(namespace: string, name: string, waitForRollout = true, keepProxyVia = true): Promise<boolean> {
     const key = `${namespace}/${name}`;
     const ic = this.active.get(key);
     const { api } = this.deps;
+    if (ic?.proxyVia && keepProxyVia) {
+      if (!ic.intercepting) return false;
+      // The agent stays for --proxy-via: the service back first, then the agent without intercept port.
+      if (ic.redirectsService) await restoreService(api, namespace, ic.service);
+      ic.redirectsService = false;
+      ic.appPort = 0;
+      const w = await readWorkload(api, namespace, name);
+      await this.swapAgent(ic, w, ic.proxyVia, undefined, Date.now(), waitForRollout ? this.deps.readyTimeoutMs : 0, undefined).catch((e: Error) => {
+        if (waitForRollout) throw e;
+      });
+      ic.intercepting = false;
+      this.deps.changed();
+      this.log.info(`left ${key}: the --proxy-via agent stays`);
+      return true;
+    }
     const errors: string[] = [];
     const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
       try { return await fn(); } catch (e) { errors.push(`could not ${what}: ${(e as Error).message}`); return undefined; }
@@ -295,7 +373,7 @@ export class InterceptManager {
   /** Leaves every intercept without waiting for rollouts (disconnect, quit). */
   async leaveAll(): Promise<void> {
     for (const ic of [...this.active.values()]) {
-      try { await this.leave(ic.namespace, ic.name, false); } catch (e) { this.log.error((e as Error).message); }
+      try { await this.leave(ic.namespace, ic.name, false, false); } catch (e) { this.log.error((e as Error).message); }
     }
   }
 
@@ -323,17 +401,17 @@ export class InterceptManager {
     return r.items ?? [];
   }
 
-  private async waitForAgents(ic: ActiveIntercept, timeoutMs: number): Promise<string[]> {
+  private async waitForAgents(ic: ActiveIntercept, timeoutMs: number, expected?: string): Promise<string[]> {
     const deadline = Date.now() + Math.max(0, timeoutMs);
     let last = 'no pod was looked at yet';
     for (;;) {
-      const rollout = agentRollout(await this.listPods(ic.namespace, ic.selector));
+      const rollout = agentRollout(await this.listPods(ic.namespace, ic.selector), expected);
       if (rollout.complete) return rollout.agentPods;
       if (rollout.waitingFor !== last) this.log.debug(`waiting for the agent of ${ic.kindInfo.kind.toLowerCase()} ${ic.namespace}/${ic.name}: ${rollout.waitingFor}`);
       last = rollout.waitingFor;
       if (Date.now() >= deadline) {
         throw new Error(`the traffic agent in ${ic.kindInfo.kind.toLowerCase()} ${ic.namespace}/${ic.name} did not become ready within ${Math.round(timeoutMs / 1000)}s: ${last}. ` +
-          `Check \`kubectl -n ${ic.namespace} describe pods -l ${ic.selector}\`; ${ic.purpose === 'intercept' ? 'the intercept was undone' : 'the --proxy-via agent was removed again'}.`);
+          `Check \`kubectl -n ${ic.namespace} describe pods -l ${ic.selector}\`; ${ic.intercepting ? 'the intercept was undone' : 'the --proxy-via agent was removed again'}.`);
       }
       await sleep(this.deps.pollMs ?? 500);
     }

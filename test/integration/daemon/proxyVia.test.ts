@@ -6,14 +6,14 @@
 // exactly; a workload that does not exist fails the connect and changes nothing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabInfo } from '../../lab/labLifecycle';
 import { uniquePrefix } from '../../support/netns';
 import { missingNetworkPrivileges } from '../../support/privileges';
-import type { DaemonStatus } from '../../../daemon/protocol/rpc';
+import type { DaemonStatus, InterceptResult } from '../../../daemon/protocol/rpc';
 import { RELAY_SELECTOR } from '../../../daemon/cluster/relayManifests';
 
 const skip = missingNetworkPrivileges();
@@ -35,6 +35,7 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeo
 class Workstation {
   readonly dir = mkdtempSync(join(tmpdir(), 'tpv-pv-'));
   readonly env: NodeJS.ProcessEnv;
+  private readonly servers: ChildProcess[] = [];
   constructor(readonly lab: LabInfo) {
     this.env = {
       TPV_SOCKET: join(this.dir, 'daemon.sock'),
@@ -61,10 +62,21 @@ class Workstation {
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(r.stdout) as T;
   }
+  /** An HTTP server on 127.0.0.1:port in the workstation namespace answering `body`. */
+  async localServer(port: number, body: string): Promise<void> {
+    const script = `require('http').createServer((q,r)=>r.end(${JSON.stringify(body)})).listen(${port},'127.0.0.1',()=>console.log('listening'))`;
+    const child = spawn('ip', ['netns', 'exec', this.lab.workstationNetns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.servers.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (c) => reject(new Error(`local server on ${port} exited with ${c}`)));
+    });
+  }
   logTail(lines: number): string {
     try { return readFileSync(this.env.TPV_LOG_FILE!, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
   }
   async close(): Promise<void> {
+    for (const s of this.servers) s.kill('SIGKILL');
     await this.tpv('quit');
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -99,6 +111,24 @@ async function teamAState(ws: Workstation): Promise<Record<string, unknown>> {
     configmaps: Object.fromEntries(configmaps.items.map((c) => [c.metadata.name, c.data])),
     secrets: Object.fromEntries(secrets.items.map((s) => [s.metadata.name, s.data])),
   };
+}
+
+/** IPs of the greeter pods whose agent is the --proxy-via one (`none`) or an intercept's (`intercept`). */
+async function greeterAgentIps(ws: Workstation, agent: 'none' | 'intercept'): Promise<string[]> {
+  const pods = await ws.kubectlJson<KubeList<{ containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> }>>('-n', 'team-a', 'get', 'pods', '-l', 'app=greeter');
+  return pods.items.filter((p) => {
+    const listen = p.spec!.containers.find((c) => c.name === 'tpv-agent')?.env?.find((e) => e.name === 'TPV_AGENT_LISTEN')?.value;
+    return listen !== undefined && (agent === 'none') === (listen === 'none');
+  }).map((p) => p.status!.podIP!);
+}
+
+/** A request from the workstation to an echo pod's virtual IP; returns the caller the echo pod saw. */
+async function callerOfPodFlow(ws: Workstation, lab: LabInfo): Promise<string> {
+  const echo = lab.pods.find((p) => p.namespace === 'default' && p.name.startsWith('echo-') && p.ip)!;
+  const g = await ws.exec('getent', ['hosts', `${echo.ip!.replace(/\./g, '-')}.default.pod.cluster.local`]);
+  const r = await ws.exec('curl', ['-sS', '--max-time', '5', `http://${g.stdout.split(/\s+/)[0]}:8080/`]);
+  assert.equal(r.code, 0, `${r.stderr}\n${ws.logTail(30)}`);
+  return callerOf(r.stdout);
 }
 
 function callerOf(body: string): string {
@@ -174,15 +204,45 @@ describe('tpv connect --proxy-via CIDR=greeter', { skip }, () => {
     assert.ok(relayIps.includes(callerOf(r.stdout)), `caller ${callerOf(r.stdout)} is not the relay (${relayIps.join(', ')})`);
   });
 
-  test('the proxy-via workload is no intercept: leave and intercept of it say so and change nothing', async () => {
+  test('the proxy-via workload alone is no intercept: tpv leave of it says so and changes nothing', async () => {
     const during = await greeterState(ws);
     const l = await ws.tpv('leave', 'greeter', '--namespace', 'team-a');
     assert.notEqual(l.code, 0);
-    assert.match(l.stderr, /team-a\/greeter carries this connection's --proxy-via agent/);
-    const i = await ws.tpv('intercept', 'greeter', '--namespace', 'team-a', '--port', '18081:80');
-    assert.notEqual(i.code, 0);
-    assert.match(i.stderr, /team-a\/greeter carries this connection's --proxy-via agent; intercepting the same workload is not supported yet/);
+    assert.match(l.stderr, /team-a\/greeter carries this connection's --proxy-via agent, which is removed on disconnect; there is no intercept to leave/);
     assert.deepEqual(await greeterState(ws), during);
+  });
+
+  test('intercepting the proxy-via workload shares its agent; leave puts the --proxy-via agent back and keeps proxying', async () => {
+    await ws.localServer(18081, 'hello from the workstation on 18081');
+    const store = lab.pods.find((p) => p.namespace === 'team-a' && p.name === 'store-0')!;
+    const fromPod = (url: string) => run('ip', ['netns', 'exec', store.netns, 'curl', '-4', '-sS', '-m', '5', url]);
+    const serviceBefore = (await ws.kubectlJson<{ spec: unknown }>('-n', 'team-a', 'get', 'service', 'greeter')).spec;
+    const t0 = Date.now();
+    const ic = await ws.tpvJson<InterceptResult>('intercept', 'greeter', '--namespace', 'team-a', '--port', '18081:80');
+    console.log(`# intercept of the proxy-via workload (agent swapped) active after ${Date.now() - t0} ms`);
+    assert.equal(ic.intercept.localPort, 18081);
+    for (let i = 0; i < 3; i++) {
+      const r = await fromPod('http://greeter.team-a/');
+      assert.equal(r.stdout, 'hello from the workstation on 18081', `request ${i}: ${r.stderr}\n${ws.logTail(20)}`);
+    }
+    const interceptAgents = await greeterAgentIps(ws, 'intercept');
+    assert.ok(interceptAgents.length > 0);
+    assert.ok(interceptAgents.includes(await callerOfPodFlow(ws, lab)), 'pod flows leave from the intercept agent\'s pod');
+    const s = await ws.tpvJson<DaemonStatus>('status');
+    assert.deepEqual(s.intercepts.map((i) => i.workload), ['greeter']);
+
+    const t1 = Date.now();
+    const l = await ws.tpv('leave', 'greeter', '--namespace', 'team-a');
+    assert.equal(l.code, 0, `${l.stderr}\n${ws.logTail(20)}`);
+    console.log(`# leave of the shared agent (--proxy-via agent back) took ${Date.now() - t1} ms`);
+    assert.deepEqual((await ws.kubectlJson<{ spec: unknown }>('-n', 'team-a', 'get', 'service', 'greeter')).spec, serviceBefore, 'the service is restored');
+    const back = await fromPod('http://greeter.team-a/');
+    assert.match(back.stdout, /hello from greeter-/);
+    const proxyAgents = await greeterAgentIps(ws, 'none');
+    assert.ok(proxyAgents.length > 0, 'the --proxy-via agent is back');
+    assert.deepEqual(await greeterAgentIps(ws, 'intercept'), []);
+    assert.ok(proxyAgents.includes(await callerOfPodFlow(ws, lab)), 'pod flows still leave from greeter\'s pod');
+    assert.deepEqual((await ws.tpvJson<DaemonStatus>('status')).intercepts, []);
   });
 
   test('tpv disconnect removes the agent: greeter\'s deployment and the agent objects are as before', async () => {
@@ -190,6 +250,15 @@ describe('tpv connect --proxy-via CIDR=greeter', { skip }, () => {
     const r = await ws.tpv('disconnect');
     assert.equal(r.code, 0, r.stderr);
     console.log(`# disconnect (agent removed) took ${Date.now() - t0} ms`);
+    assert.deepEqual(await greeterState(ws), greeterBefore);
+  });
+
+  test('disconnect while the shared agent serves an intercept and --proxy-via: service and template restored exactly', async () => {
+    const serviceBefore = (await ws.kubectlJson<{ spec: unknown }>('-n', 'team-a', 'get', 'service', 'greeter')).spec;
+    await ws.tpvJson<DaemonStatus>('connect', '--namespace', 'team-a', '--proxy-via', `${lab.podCidr}=greeter`);
+    await ws.tpvJson<InterceptResult>('intercept', 'greeter', '--namespace', 'team-a', '--port', '18081:80');
+    assert.equal((await ws.tpv('disconnect')).code, 0);
+    assert.deepEqual((await ws.kubectlJson<{ spec: unknown }>('-n', 'team-a', 'get', 'service', 'greeter')).spec, serviceBefore);
     assert.deepEqual(await greeterState(ws), greeterBefore);
   });
 

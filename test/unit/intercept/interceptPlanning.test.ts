@@ -150,3 +150,15 @@ test('TPV_AGENT_LISTEN: LISTEN:APP pairs', () => {
   assert.throws(() => parseAgentListen('9900:0'), /"9900:0" is not LISTEN:APP/);
   assert.throws(() => parseAgentListen('9900:1,9900:2'), /port 9900 is listed twice/);
 });
+
+test('rollout with an expected agent: pods of the other agent (--proxy-via ↔ intercept) count as the previous template', () => {
+  const tagged = (name: string, value: string): V1Pod => {
+    const p = pod(name, { agent: true });
+    p.metadata!.annotations = { 'telepresence-vscode.dev/agent': value };
+    return p;
+  };
+  assert.equal(agentRollout([tagged('proxy', 'proxy-via'), tagged('new', '9900')], '9900').waitingFor, 'pod proxy (without this agent) still runs; the rollout is not finished');
+  assert.deepEqual(agentRollout([tagged('new', '9900')], '9900'), { agentPods: ['new'], complete: true, waitingFor: '' });
+  assert.equal(agentRollout([tagged('proxy', 'proxy-via')], '9900').complete, false);
+  assert.equal(agentRollout([tagged('proxy', 'proxy-via')]).complete, true, 'without expectation any agent counts');
+});
