@@ -65,6 +65,12 @@ export function firstQuestionEnd(msg: Uint8Array): number {
   return off <= msg.length ? off : -1;
 }
 
+/** The wire bytes of the first question's name (its labels and the root label), or undefined when `firstQuestionEnd` rejects the message. */
+export function firstQuestionName(msg: Uint8Array): Uint8Array | undefined {
+  const end = firstQuestionEnd(msg);
+  return end < 0 ? undefined : msg.subarray(DNS_HEADER_BYTES, end - 4);
+}
+
 /** True when both messages carry byte-identical first questions. */
 export function sameFirstQuestion(a: Uint8Array, b: Uint8Array): boolean {
   const endA = firstQuestionEnd(a);

@@ -9,7 +9,7 @@ import type { ClusterLookup, ClusterResolver } from './clusterResolver';
 import { normalizeName, parseClusterDomain, routeName, type NameContext } from './clusterNames';
 import {
   DNS_HEADER_BYTES, FLAG_RA, FLAG_RD, FLAG_TC, Rcode,
-  errorReply, isResponse, opcodeOf, questionCount, udpReplyLimit,
+  errorReply, firstQuestionName, isResponse, opcodeOf, questionCount, udpReplyLimit,
 } from './dnsMessages';
 import { addressFromPtrName, parseSubnet, ptrNameFromAddress, subnetContains, type Subnet } from './reverseNames';
 
@@ -135,6 +135,11 @@ export class DnsResolution {
 
   private async resolve(query: Buffer, decoded: DecodedPacket, question: Question, transport: QueryTransport): Promise<Buffer> {
     if ((question.class ?? 'IN') !== 'IN') return this.forward(query, transport);
+    // Names are handled as dotted UTF-8 text, in which a label holding a "." cannot be told
+    // apart from two labels, and bytes that are not UTF-8 do not survive: a reply built from
+    // that text would carry another question than the one asked. No cluster name looks like
+    // that, so the original resolver gets such a query exactly as it came.
+    if (!nameIsFaithful(query, question.name)) return this.forward(query, transport);
 
     if (question.type === 'PTR') {
       const target = this.ptrTarget(question.name);
@@ -235,6 +240,21 @@ export class DnsResolution {
     }
     return encoded;
   }
+}
+
+/** Whether the decoded name encodes back to the query's own bytes. */
+function nameIsFaithful(query: Buffer, name: string): boolean {
+  const raw = firstQuestionName(query);
+  if (!raw) return false;
+  const labels = name === '.' || name === '' ? [] : name.split('.');
+  let off = 0;
+  for (const label of labels) {
+    const bytes = Buffer.from(label, 'utf8');
+    if (bytes.length === 0 || bytes.length > 63 || raw[off] !== bytes.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (raw[off + 1 + i] !== bytes[i]) return false;
+    off += 1 + bytes.length;
+  }
+  return off === raw.length - 1 && raw[off] === 0;
 }
 
 function normalizeSearch(domains: readonly string[]): string[] {

@@ -21,8 +21,20 @@ export interface DialerOptions {
 
 export function handleOpenByDialing(opts: DialerOptions): (req: IncomingOpen) => void {
   return (req) => {
-    if (req.kind === 'tcp') dialTcp(req, opts);
-    else void dialUdp(req, opts);
+    // Port 0 (or anything out of range) would make dgram.connect throw: one odd
+    // datagram from a workstation must not take the shared relay down.
+    if (!Number.isInteger(req.port) || req.port < 1 || req.port > 65535) {
+      req.reject('EINVAL', `port ${req.port} of ${req.host} cannot be dialed`);
+      return;
+    }
+    if (req.kind === 'tcp') {
+      dialTcp(req, opts);
+      return;
+    }
+    dialUdp(req, opts).catch((e: unknown) => {
+      opts.log('debug', `udp ${req.host}:${req.port} failed: ${(e as Error)?.message ?? String(e)}`);
+      req.reject(remoteCodeOf(e), (e as Error)?.message ?? String(e));
+    });
   };
 }
 
@@ -89,7 +101,13 @@ async function dialUdp(req: IncomingOpen, opts: DialerOptions): Promise<void> {
   const sock = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
   const onDialError = (e: Error) => { sock.close(); req.reject(remoteCodeOf(e), e.message); };
   sock.once('error', onDialError);
-  sock.connect(req.port, address, () => {
+  try {
+    sock.connect(req.port, address, onConnected);
+  } catch (e) {
+    sock.close();
+    throw e;
+  }
+  function onConnected(): void {
     sock.off('error', onDialError);
     let assoc: TunnelDatagrams;
     try {
@@ -100,7 +118,7 @@ async function dialUdp(req: IncomingOpen, opts: DialerOptions): Promise<void> {
     }
     opts.udpSockets.add(sock);
     bridgeUdp(assoc, sock, target, opts);
-  });
+  }
 }
 
 function bridgeUdp(assoc: TunnelDatagrams, sock: UdpSocket, target: string, opts: DialerOptions): void {

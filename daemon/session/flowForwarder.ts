@@ -44,6 +44,8 @@ export function verdictForFailure(code: string | undefined): TcpVerdict<never> {
 
 const UDP_IDLE_MS = 60_000;
 
+function ignoreUntilJoined(): void { /* the flow's own handlers take over in onTcpFlow */ }
+
 interface UdpFlow {
   assoc: Promise<TunnelDatagrams | undefined>;
   last: number;
@@ -68,8 +70,13 @@ export class FlowForwarder {
   async admitTcp(flow: FlowEndpoints): Promise<TcpVerdict<TcpFlowContext>> {
     const realIp = this.realDestination(flow.dstIp);
     if (realIp === undefined) return { action: 'unreachable' };
+    // Nothing listens on port 0 anywhere; a relay need not be asked.
+    if (flow.dstPort === 0) return { action: 'refuse' };
     try {
       const stream = await this.tunnel.openTcp({ host: realIp, port: flow.dstPort });
+      // Until the kernel hands over the client's socket (onTcpFlow) nobody else listens
+      // on this stream: a tunnel that drops meanwhile must not become an uncaught error.
+      stream.on('error', ignoreUntilJoined);
       return { action: 'accept', context: { stream, realIp } };
     } catch (e) {
       const code = isTunnelError(e) ? e.code : undefined;
@@ -78,8 +85,14 @@ export class FlowForwarder {
     }
   }
 
+  /** An admitted flow whose client never completed the handshake: give its stream (and the relay's connection) back. */
+  abandon(ctx: TcpFlowContext): void {
+    ctx.stream.destroy();
+  }
+
   onTcpFlow(socket: Socket, _original: FlowEndpoints, ctx: TcpFlowContext): void {
     const { stream } = ctx;
+    stream.off('error', ignoreUntilJoined);
     const counter = this.mappings.flowStarted(ctx.realIp);
     if (counter) {
       socket.on('data', (b: Buffer) => counter.out(b.length));
@@ -88,16 +101,18 @@ export class FlowForwarder {
     // pipe() keeps back-pressure in both directions; half-closes pass through.
     socket.pipe(stream);
     stream.pipe(socket);
-    const fail = () => { socket.destroy(); stream.destroy(); };
-    socket.on('error', fail);
-    stream.on('error', fail);
+    // The cluster side reset, or the tunnel died: the client must see a reset too. A plain
+    // close would send FIN, and a client reading until EOF would take a cut-off transfer for a
+    // complete one.
+    socket.on('error', () => { socket.destroy(); stream.destroy(); });
+    stream.on('error', () => { if (!socket.destroyed) socket.resetAndDestroy(); });
     socket.on('close', () => { if (!stream.destroyed) stream.end(); });
     stream.on('close', () => { if (!socket.destroyed) socket.end(); });
   }
 
   onUdp(d: UdpDatagram, sink: UdpReplySink): void {
     const realIp = this.realDestination(d.dstIp);
-    if (realIp === undefined) { sink.refuseUdp(d); return; }
+    if (realIp === undefined || d.dstPort === 0) { sink.refuseUdp(d); return; }
     const key = `${d.srcIp}|${d.srcPort}|${d.dstIp}|${d.dstPort}`;
     let entry = this.udp.get(key);
     if (!entry) {

@@ -174,7 +174,13 @@ export class LiveConnection implements ActiveConnection {
       log: (level, message) => this.log.child('tunnel')[level](message),
     });
     this.supervisor = supervisor;
-    supervisor.on('up', () => { this.tunnelState = 'connected'; this.tunnelError = undefined; this.events.changed(); });
+    supervisor.on('up', () => {
+      // The relay pod may have been replaced: status names the one the tunnel reaches now.
+      if (this.relay && this.relay.pod !== currentPod) this.relay = { ...this.relay, pod: currentPod };
+      this.tunnelState = 'connected';
+      this.tunnelError = undefined;
+      this.events.changed();
+    });
     supervisor.on('down', (d) => {
       if (/\b401\b|Unauthorized/.test(d.reason.message)) this.events.credentialsExpired(this.params.context);
       this.tunnelState = 'reconnecting';
@@ -210,6 +216,7 @@ export class LiveConnection implements ActiveConnection {
         ipv4: { tunIp: tunCidr.tunIp, fakeIp: tunCidr.fakeIp },
         admitTcp: (flow) => forwarder.admitTcp(flow),
         onTcpFlow: (socket, original, ctx) => forwarder.onTcpFlow(socket, original, ctx),
+        onAbandoned: (_original, ctx) => forwarder.abandon(ctx),
         onUdp: (d) => forwarder.onUdp(d, stack),
         onError: (e) => this.log.warn(`data path: ${e.message}`),
         onFatal: (e) => { this.log.error(`data path stopped: ${e.message}`); this.tunnelState = 'disconnecting'; this.tunnelError = e.message; this.events.changed(); },

@@ -50,6 +50,11 @@ export interface SystemStackOptions<C> {
   admitTcp?: (flow: FlowEndpoints) => TcpVerdict<C> | Promise<TcpVerdict<C>>;
   /** An admitted connection, accepted by the kernel; `original` is what the client dialed. */
   onTcpFlow: (socket: net.Socket, original: FlowEndpoints, context: C) => void;
+  /**
+   * An admitted connection that never reached onTcpFlow (the client gave up on its
+   * handshake, the NAT was full, or the stack closed): release what its context holds.
+   */
+  onAbandoned?: (original: FlowEndpoints, context: C) => void;
   /** A UDP datagram to a routed address. Default: answer ICMP port unreachable. */
   onUdp?: (datagram: UdpDatagram) => void;
   /** Non-fatal trouble (NAT table full, admission errors); the stack keeps running. */
@@ -227,14 +232,17 @@ export class SystemStack<C = undefined> {
 
   private decide(key: string, original: FlowEndpoints, syn: Uint8Array, verdict: TcpVerdict<C>): void {
     this.pending.delete(key);
-    if (this.closed) return;
+    if (this.closed) {
+      if (verdict.action === 'accept') this.abandon(original, verdict.context);
+      return;
+    }
     const p = this.view;
     parseIpPacket(syn, 0, syn.length, p);
     if (verdict.action === 'refuse') { this.counters.refused++; this.sendReset(p); return; }
     if (verdict.action === 'unreachable') { this.counters.refused++; this.opts.device.write(buildIcmpUnreachableFor(p, 'host')); return; }
     if (verdict.action === 'drop') return;
     const natPort = this.ports.allocate();
-    if (natPort === 0) { this.reportFull(); this.sendReset(p); return; }
+    if (natPort === 0) { this.reportFull(); this.sendReset(p); this.abandon(original, verdict.context); return; }
     const client = syn.slice(p.srcOffset, p.srcOffset + p.addressLength);
     const dst = syn.slice(p.dstOffset, p.dstOffset + p.addressLength);
     const clientPort = readU16(syn, p.l4Offset);
@@ -274,7 +282,16 @@ export class SystemStack<C = undefined> {
     this.table.remove(flow.natPort);
     if (this.opts.fastPathInWorker !== false) this.reader.command({ type: 'nat-remove', natPort: flow.natPort });
     this.ports.release(flow.natPort);
-    flow.socket?.destroy();
+    if (flow.socket) flow.socket.destroy();
+    else this.abandon(flow.original, flow.context);
+  }
+
+  private abandon(original: FlowEndpoints, context: C): void {
+    try {
+      this.opts.onAbandoned?.(original, context);
+    } catch (e) {
+      this.opts.onError?.(new Error(`releasing the abandoned flow ${describe(original)} failed: ${(e as Error).message}`));
+    }
   }
 
   private onUdpPacket(p: IpPacketView): void {
@@ -347,7 +364,11 @@ export class SystemStack<C = undefined> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const flow of this.flowsByPort.values()) { clearTimeout(flow.timer); flow.socket?.destroy(); }
+    for (const flow of this.flowsByPort.values()) {
+      clearTimeout(flow.timer);
+      if (flow.socket) flow.socket.destroy();
+      else this.abandon(flow.original, flow.context);
+    }
     this.flowsByPort.clear();
     this.flowsByKey.clear();
     await Promise.all([this.v4, this.v6].map((f) => f && new Promise<void>((r) => f.server.close(() => r()))));
