@@ -3,68 +3,17 @@
 // routes, DNS and TCP/UDP through the relay to the lab's pods.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labDown, labUp, type LabInfo } from '../../lab/labLifecycle';
 import { diffSnapshots, snapshotNamespace } from '../../support/hostSnapshot';
 import { uniquePrefix } from '../../support/netns';
 import { missingNetworkPrivileges } from '../../support/privileges';
 import type { DaemonStatus, VnatMapping } from '../../../daemon/protocol/rpc';
+import { LabWorkstation as Workstation } from '../../support/labWorkstation';
 
 const skip = missingNetworkPrivileges();
-const root = join(__dirname, '..', '..', '..');
-const tpv = join(root, 'dist', 'tpv.js');
 
-interface Run { code: number; stdout: string; stderr: string; ms: number }
-
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<Run> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    const child = execFile(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20, env: { ...process.env, ...opts.env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
-}
-
-/** A workstation with its own daemon socket, state and device, so parallel suites never meet. */
-class Workstation {
-  readonly dir = mkdtempSync(join(tmpdir(), 'tpv-ws-'));
-  readonly env: NodeJS.ProcessEnv;
-  constructor(readonly lab: LabInfo) {
-    this.env = {
-      TPV_SOCKET: join(this.dir, 'daemon.sock'),
-      TPV_STATE_DIR: join(this.dir, 'state'),
-      TPV_LOG_FILE: join(this.dir, 'daemon.log'),
-      TPV_IDLE_EXIT: '0',
-      HOME: this.dir,
-      KUBECONFIG: lab.kubeconfig,
-    };
-  }
-  exec(cmd: string, args: string[], timeoutMs?: number): Promise<Run> {
-    return run('ip', ['netns', 'exec', this.lab.workstationNetns, cmd, ...args], { env: this.env, timeoutMs });
-  }
-  tpv(...args: string[]): Promise<Run> {
-    return this.exec(process.execPath, [tpv, ...args], 180_000);
-  }
-  async tpvJson<T>(...args: string[]): Promise<T> {
-    const r = await this.tpv(...args, '--json');
-    assert.equal(r.code, 0, `tpv ${args.join(' ')} failed: ${r.stderr}\nthe daemon's log ends with:\n${this.logTail(40)}`);
-    return JSON.parse(r.stdout) as T;
-  }
-  logTail(lines: number): string {
-    try { return readFileSync(this.env.TPV_LOG_FILE!, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
-  }
-  async quit(): Promise<void> {
-    await this.tpv('quit');
-  }
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 function inVirtualSubnet(ip: string): boolean {
   return /^246\.246\.\d+\.\d+$/.test(ip);
