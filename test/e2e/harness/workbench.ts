@@ -154,9 +154,9 @@ export class Workbench {
     await this.runCommand('Developer: Show Running Extensions');
     const editor = this.page.locator('.runtime-extensions-editor');
     await editor.waitFor();
-    await this.page.waitForTimeout(500);
+    // The list fills in asynchronously (later still in a window that was just reloaded).
     const row = editor.locator('.monaco-list-row').filter({ hasText: displayName }).first();
-    if ((await row.count()) === 0) return undefined;
+    if (!(await row.waitFor({ timeout: 5000 }).then(() => true, () => false))) return undefined;
     return (await row.locator('.activation-time, .activationTime').first().innerText()).trim();
   }
 
