@@ -6,6 +6,7 @@ import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Packet, Question } from 'dns-packet';
 import { rewriteClusterAnswers, type DnsMapping } from './answerRewrite';
 import type { ClusterLookup, ClusterResolver } from './clusterResolver';
+import { ClusterAnswerCache } from './clusterAnswerCache';
 import { normalizeName, parseClusterDomain, routeName, type NameContext } from './clusterNames';
 import {
   DNS_HEADER_BYTES, FLAG_RA, FLAG_RD, FLAG_TC, Rcode,
@@ -76,6 +77,7 @@ export class DnsResolution {
   private readonly clusterSubnets: Subnet[];
   /** virtual IP → the cluster name whose answer produced it (for PTR). */
   private readonly virtualNames = new Map<string, string>();
+  private readonly cache: ClusterAnswerCache;
   readonly stats: ResolutionStats = { queries: 0, cluster: 0, forwarded: 0, malformed: 0, servfail: 0, loops: 0 };
 
   constructor(private readonly opts: DnsResolutionOptions) {
@@ -87,6 +89,7 @@ export class DnsResolution {
     this.forwardTimeoutMs = opts.forwardTimeoutMs ?? 4000;
     this.virtualSubnets = (opts.virtualSubnets ?? []).map(parseSubnet);
     this.clusterSubnets = (opts.clusterSubnets ?? []).map(parseSubnet);
+    this.cache = new ClusterAnswerCache({ maxTtlSeconds: this.maxTtl });
   }
 
   setNamespaces(namespaces: Iterable<string>): void {
@@ -215,7 +218,8 @@ export class DnsResolution {
   }
 
   private askCluster(clusterName: string, question: Question): Promise<ClusterLookup> {
-    return withDeadline(this.clusterTimeoutMs, (signal) => this.opts.clusterResolver(clusterName, question.type, signal));
+    return this.cache.lookup(clusterName, question.type, () =>
+      withDeadline(this.clusterTimeoutMs, (signal) => this.opts.clusterResolver(clusterName, question.type, signal)));
   }
 
   private forward(query: Buffer, transport: QueryTransport): Promise<Buffer> {
