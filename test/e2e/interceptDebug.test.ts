@@ -101,8 +101,20 @@ describe('intercept and debug from the tree', { skip: skip !== undefined, timeou
     const deadline = Date.now() + 60_000;
     while ((await w.daemonStatus()).intercepts.some((x) => x.workload === 'echo') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual((await w.daemonStatus()).intercepts.filter((x) => x.workload === 'echo'), []);
-    const r = await curlFromPod(clientNetns, 'http://echo.default/', 10);
+    // The intercept leaves the status when the leave starts; the pods without the agent are still
+    // rolling out then (the CLI's `tpv leave` returns only after that). Allow the rollout to finish.
+    const t0 = Date.now();
+    let r = await curlFromPod(clientNetns, 'http://echo.default/', 10);
+    while ((r.code !== 0 || !/pod=echo-/.test(r.stdout)) && Date.now() - t0 < 30_000) {
+      await new Promise((res) => setTimeout(res, 500));
+      r = await curlFromPod(clientNetns, 'http://echo.default/', 10);
+    }
+    console.log(`# echo.default answered by the cluster ${Date.now() - t0} ms after the intercept left the status`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /pod=echo-/, 'answered by an echo pod');
+    for (let i = 0; i < 4; i++) {
+      const again = await curlFromPod(clientNetns, 'http://echo.default/', 10);
+      assert.match(again.stdout, /pod=echo-/, `request ${i} after the rollout: ${again.stderr}`);
+    }
   });
 });
