@@ -12,6 +12,10 @@ import type { InterceptParams } from '../../daemon/protocol/rpc';
 import { formatStatus, formatVnat } from '../statusText';
 
 const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', description: 'Print JSON (stable; documented in the README)' };
+// Flags that intercept, ingest and leave share, with one wording.
+const NAMESPACE_FLAG: FlagSpec = { name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace of the workload (default: the connected namespace)' };
+const ENV_FILE_FLAG: FlagSpec = { name: 'env-file', kind: 'string', valueName: 'PATH', description: 'Write the environment as KEY=VALUE lines (docker --env-file format)' };
+const ENV_JSON_FLAG: FlagSpec = { name: 'env-json', kind: 'string', valueName: 'PATH', description: 'Write the environment as a JSON object' };
 
 /** Shared by intercept and ingest: both hand back the mangled environment. */
 async function interceptOrIngest(args: ParsedArgs, env: CliEnvironment, base: InterceptParams): Promise<number> {
@@ -131,11 +135,11 @@ export const daemonCommands: CommandSpec[] = [
     usage: 'WORKLOAD --port [LOCAL:]REMOTE [--namespace N] [--container C] [--agent-timeout S] [--env-file F] [--env-json F] [--json]',
     flags: [
       { name: 'port', kind: 'string', valueName: '[LOCAL:]REMOTE', description: 'Service port (number or name) to intercept, and the local port to send it to (default: the same number)' },
-      { name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace of the workload (default: the connected namespace)' },
+      NAMESPACE_FLAG,
       { name: 'container', kind: 'string', valueName: 'NAME', description: 'Container whose environment to take (default: the one serving the port)' },
       { name: 'agent-timeout', kind: 'string', valueName: 'SECONDS', description: 'How long the traffic agent may take to become ready in every pod (default 120)' },
-      { name: 'env-file', kind: 'string', valueName: 'PATH', description: 'Write the environment as KEY=VALUE lines (docker --env-file format)' },
-      { name: 'env-json', kind: 'string', valueName: 'PATH', description: 'Write the environment as a JSON object' },
+      ENV_FILE_FLAG,
+      ENV_JSON_FLAG,
       JSON_FLAG,
     ],
     maxPositionals: 1,
@@ -158,7 +162,7 @@ export const daemonCommands: CommandSpec[] = [
     name: 'leave',
     summary: 'End an intercept or ingest',
     usage: 'WORKLOAD [--namespace N]',
-    flags: [{ name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace of the workload (default: the connected namespace)' }],
+    flags: [NAMESPACE_FLAG],
     maxPositionals: 1,
     async run(args, env) {
       const workload = args.positionals[0];
@@ -175,9 +179,9 @@ export const daemonCommands: CommandSpec[] = [
     usage: 'WORKLOAD [--container C] [--namespace N] [--env-file F] [--env-json F] [--json]',
     flags: [
       { name: 'container', kind: 'string', valueName: 'NAME', description: 'Container whose environment to take (default: the first)' },
-      { name: 'namespace', kind: 'string', valueName: 'NAME', description: 'Namespace of the workload (default: the connected namespace)' },
-      { name: 'env-file', kind: 'string', valueName: 'PATH', description: 'Write the environment as KEY=VALUE lines (docker --env-file format)' },
-      { name: 'env-json', kind: 'string', valueName: 'PATH', description: 'Write the environment as a JSON object' },
+      NAMESPACE_FLAG,
+      ENV_FILE_FLAG,
+      ENV_JSON_FLAG,
       JSON_FLAG,
     ],
     maxPositionals: 1,
