@@ -54,5 +54,26 @@ export interface ApiServerHandle {
   caPem: string;
   /** Writes a kubeconfig with the admin (client certificate), limited-token and exec-plugin users. */
   writeKubeconfig(path: string, serverUrl?: string): void;
+  /**
+   * Restarts the API server as a new kube-apiserver process would come up
+   * over the same etcd: the listener closes and every connection (watches,
+   * exec, port-forward) is cut, connections are refused for `downMs`, then it
+   * listens again on the same address with the same certificates. Objects and
+   * resourceVersions survive; the watch history does not (watches from before
+   * the restart get 410 Gone). Resolves once it listens again. Optional:
+   * stand-ins used to test the node side need not implement it.
+   */
+  restart?(opts: { downMs: number }): Promise<ApiServerRestart>;
   close(): Promise<void>;
+}
+
+export interface ApiServerRestart {
+  /** Epoch ms at which the listener closed and every connection was cut. */
+  downAt: number;
+  /** Epoch ms at which the new listener accepted connections again. */
+  upAt: number;
+  /** Client connections cut (idle keep-alive ones included). */
+  connectionsCut: number;
+  /** The revision the new server started at: watches from it on are served, older ones get 410 Gone. */
+  resourceVersion: string;
 }

@@ -2,7 +2,9 @@
 // (tables, apply + rollout, patches, the ClusterIP range error, secrets,
 // delete, watch, exec over WebSocket v5, port-forward through the WebSocket
 // SPDY tunnel and through the raw SPDY upgrade, the limited and exec-plugin
-// users) and by @kubernetes/client-node (list, watch, Status errors). No root
+// users) and by @kubernetes/client-node (list, watch, Status errors), then
+// restarted as a new kube-apiserver process over the same etcd would be
+// (connections cut and refused, objects and resourceVersions kept). No root
 // and no network namespaces: the server listens on 127.0.0.1, a fake kubelet
 // marks pods Running, and "pods" are local processes and a local echo server.
 import { after, before, describe, test } from 'node:test';
@@ -15,9 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import type { ApiServerHandle } from '../../lab/contracts';
+import type { ApiServerHandle, ApiServerRestart } from '../../lab/contracts';
 import { startApiServer } from '../../lab/apiserver/index';
-import { ApiClient, ApiError } from '../../lab/kubelet/apiClient';
+import { ApiClient, ApiError, type KubeCredentials } from '../../lab/kubelet/apiClient';
+import { Informer } from '../../lab/kubelet/informer';
 import { FakeKubelet } from './fixtures/fakeKubelet';
 import { LocalPodRuntime } from './fixtures/localPodRuntime';
 
@@ -99,6 +102,16 @@ describe('lab API server with kubectl and client-node', { skip }, () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
+  const adminCredentials = (): KubeCredentials => {
+    const pki = (name: string) => readFileSync(join(dir, 'pki', name));
+    return { server: api.url, ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') };
+  };
+  /** Resolves with the child's exit code, or undefined when it is still running after `ms`. */
+  const exitCode = (child: ChildProcess, ms: number) => new Promise<number | undefined>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(child.exitCode ?? -1); return; }
+    const t = setTimeout(() => resolve(undefined), ms);
+    child.once('exit', (code) => { clearTimeout(t); resolve(code ?? -1); });
+  });
   const runningPods = async (label: string): Promise<string[]> => {
     const list = await core.listNamespacedPod({ namespace: 'default', labelSelector: label });
     return list.items.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
@@ -116,8 +129,7 @@ describe('lab API server with kubectl and client-node', { skip }, () => {
     });
     kubeconfig = join(dir, 'kubeconfig');
     api.writeKubeconfig(kubeconfig);
-    const pki = (name: string) => readFileSync(join(dir, 'pki', name));
-    kubelet = new FakeKubelet({ server: api.url, ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') }, NODE);
+    kubelet = new FakeKubelet(adminCredentials(), NODE);
     await kubelet.start();
     kc = new k8s.KubeConfig();
     kc.loadFromFile(kubeconfig);
@@ -459,6 +471,126 @@ spec:
       assert.equal(code, 409);
       assert.equal(body.reason, 'AlreadyExists');
       assert.equal(body.message, 'configmaps "dup" already exists');
+    });
+  });
+
+  describe('restart: a new API server process over the same etcd', () => {
+    type List = { metadata: { resourceVersion: string } };
+    let admin: ApiClient;
+    let informer: Informer<k8s.V1ConfigMap>;
+    const informerLog: string[] = [];
+    let restarted: ApiServerRestart;
+    /** A revision from before the restart that the watch history held then. */
+    let rvBefore = 0;
+
+    before(async () => {
+      admin = new ApiClient(adminCredentials());
+      informer = new Informer<k8s.V1ConfigMap>(admin, { path: '/api/v1/namespaces/default/configmaps', log: (m) => informerLog.push(m) });
+      await informer.start();
+    });
+    after(() => { informer?.stop(); admin?.close(); });
+
+    test('cuts every connection (a watch, port-forward on both sides, exec) and refuses new ones while down, then listens again', async () => {
+      rvBefore = Number((await admin.get<List>('/api/v1/namespaces/default/configmaps')).metadata.resourceVersion);
+      await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'before-restart' }, data: { a: '1' } } });
+      await until('the informer to see before-restart', async () => (informer.get('default/before-restart') ? true : undefined));
+      // The revision before 'before-restart' was created can still be watched from: the history has it.
+      const ok = new AbortController();
+      const seen: string[] = [];
+      await admin.watch<k8s.V1ConfigMap>(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rvBefore}`, (e) => {
+        seen.push(`${e.type} ${e.object.metadata?.name}`);
+        if (e.object.metadata?.name === 'before-restart') ok.abort();
+      }, ok.signal);
+      assert.ok(seen.includes('ADDED before-restart'), JSON.stringify(seen));
+
+      const watchAbort = new AbortController();
+      const watchOutcome = admin.watch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rvBefore}`, () => undefined, watchAbort.signal)
+        .then(() => 'ended cleanly', (e: Error) => `failed: ${e.message}`);
+
+      const pod = (await runningPods('app=echo'))[0]!;
+      assert.ok(pod, 'the echo pod of the streaming tests runs');
+      const pf = spawnKubectl(['port-forward', '--address', '127.0.0.1', `pod/${pod}`, `:${POD_PORT}`]);
+      const localPort = Number((await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/))[1]);
+      const forwarded = net.connect(localPort, '127.0.0.1');
+      forwarded.on('error', () => undefined);
+      const forwardedClosed = new Promise<void>((r) => forwarded.once('close', () => r()));
+      const hello = await new Promise<string>((resolve, reject) => {
+        forwarded.once('data', (d: Buffer) => resolve(d.toString()));
+        forwarded.once('error', reject);
+        forwarded.write('hello');
+      });
+      assert.equal(hello, 'hello');
+      const podSideConnections = () => new Promise<number>((r) => echo.getConnections((_e, n) => r(n)));
+      assert.ok(await podSideConnections() >= 1);
+      const execsBefore = runtime.execs.length;
+      const exec = spawnKubectl(['exec', pod, '--', 'sleep', '60']);
+      await until('the exec to start', async () => (runtime.execs.length > execsBefore ? true : undefined));
+
+      const restarting = api.restart!({ downMs: 2000 });
+      const t0 = Date.now();
+      const outcome = await Promise.race([watchOutcome, new Promise<string>((r) => setTimeout(() => r('still open after 2 s'), 2000))]);
+      assert.match(outcome, /^failed: /, 'the watch must see a dropped connection, not a clean end of the stream');
+      await until('the forwarded connection to close', async () => (forwarded.closed ? true : undefined), 3000);
+      await forwardedClosed;
+      await until('the pod side of the port-forward to close', async () => ((await podSideConnections()) === 0 ? true : undefined), 3000);
+      const execCode = await exitCode(exec.child, 5000);
+      assert.ok(execCode !== undefined && execCode !== 0, `kubectl exec must fail when the API server goes away (exit ${execCode}): ${JSON.stringify(exec.output())}`);
+
+      // While down: nothing listens, so a connection is refused at once (no hang, no TLS error).
+      assert.ok(Date.now() - t0 < 1800, 'the checks above took too long to see the server down');
+      const refused = await new Promise<string>((resolve) => {
+        const s = net.connect(Number(new URL(api.url).port), '127.0.0.1');
+        s.once('connect', () => { s.destroy(); resolve('connected'); });
+        s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      });
+      assert.equal(refused, 'ECONNREFUSED');
+      const apiErr = await admin.get('/version').then(() => 'answered', (e: NodeJS.ErrnoException) => e.code ?? e.message);
+      assert.equal(apiErr, 'ECONNREFUSED');
+
+      restarted = await restarting;
+      assert.ok(restarted.upAt - restarted.downAt >= 2000, JSON.stringify(restarted));
+      assert.ok(restarted.connectionsCut >= 4, `watches, the informer's watch, port-forward and exec were open: ${JSON.stringify(restarted)}`);
+      const version = await admin.get<{ gitVersion: string }>('/version');
+      assert.match(version.gitVersion, /^v1\./);
+      await stop(pf.child);
+    });
+
+    test('after it, objects and resourceVersions continue; a watch from before the restart gets 410 Gone, one from its revision is served', async () => {
+      assert.ok(restarted, 'the restart test ran');
+      const list = await admin.get<List & { items: k8s.V1ConfigMap[] }>('/api/v1/namespaces/default/configmaps');
+      assert.ok(list.items.some((c) => c.metadata?.name === 'before-restart'), 'objects survive the restart');
+      const listRv = Number(list.metadata.resourceVersion);
+      assert.ok(listRv >= Number(restarted.resourceVersion) && Number(restarted.resourceVersion) > rvBefore, `revisions continue: before ${rvBefore}, restart ${restarted.resourceVersion}, list ${listRv}`);
+
+      // The new process's watch cache starts at its revision, as kube-apiserver's does.
+      const old = new AbortController();
+      const events: Array<{ type: string; object: { code?: number; reason?: string; message?: string } }> = [];
+      await admin.watch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rvBefore}`, (e) => { events.push(e as never); }, old.signal);
+      assert.equal(events.length, 1, JSON.stringify(events));
+      assert.equal(events[0]!.type, 'ERROR');
+      assert.deepEqual([events[0]!.object.code, events[0]!.object.reason], [410, 'Expired']);
+      assert.equal(events[0]!.object.message, `too old resource version: ${rvBefore} (${restarted.resourceVersion})`);
+
+      const fresh = new AbortController();
+      const seen: Array<{ name: string; rv: number }> = [];
+      const watching = admin.watch<k8s.V1ConfigMap>(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${restarted.resourceVersion}`, (e) => {
+        seen.push({ name: e.object.metadata!.name!, rv: Number(e.object.metadata!.resourceVersion) });
+        if (e.object.metadata?.name === 'after-restart') fresh.abort();
+      }, fresh.signal);
+      const created = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-restart' }, data: { b: '2' } } });
+      assert.ok(Number(created.metadata!.resourceVersion) > listRv, `${created.metadata!.resourceVersion} > ${listRv}`);
+      await Promise.race([watching, new Promise((_r, reject) => setTimeout(() => reject(new Error(`no event on the watch from the restart revision: ${JSON.stringify(seen)}`)), 5000))]);
+      assert.deepEqual(seen.at(-1), { name: 'after-restart', rv: Number(created.metadata!.resourceVersion) });
+    });
+
+    test('informers re-list and re-watch by themselves, and kubectl works: a scale-up rolls out through the controllers and the node', async () => {
+      await until('the informer to see after-restart', async () => (informer.get('default/after-restart') ? true : undefined), 10_000);
+      assert.ok(informerLog.some((l) => /retrying/.test(l)), `the informer never noticed the drop: ${informerLog.join('\n')}`);
+      const names = table(await ok(['get', 'configmaps', '--no-headers'])).map((r) => r[0]);
+      assert.ok(names.includes('before-restart') && names.includes('after-restart'), names.join(' '));
+      await ok(['scale', 'deployment', 'echo', '--replicas=2']);
+      assert.match(await ok(['rollout', 'status', 'deployment/echo', '--timeout=20s']), /successfully rolled out/);
+      assert.equal((await runningPods('app=echo')).length, 2);
     });
   });
 });

@@ -1,6 +1,8 @@
 // Storage with one global, monotonically increasing resourceVersion (like
-// etcd's revision) and a bounded event history, so a watch can resume from
-// any recent resourceVersion and an older one gets 410 Gone.
+// etcd's revision) and a bounded event history (like the API server's watch
+// cache), so a watch can resume from any recent resourceVersion and an older
+// one gets 410 Gone. The objects and the revision are etcd's and outlive an
+// API server restart; the history is the API server process's and does not.
 import type { KubeObject } from './objects';
 import { deepCopy } from './objects';
 import type { ResourceType } from './resources';
@@ -19,8 +21,9 @@ export interface StoreEvent {
 export type StoreListener = (e: StoreEvent) => void;
 
 export class ResourceVersionTooOld extends Error {
-  constructor(readonly requested: number, readonly oldest: number) {
-    super(`too old resource version: ${requested} (${oldest})`);
+  /** `horizon`: the oldest revision a watch may still start from (what the real server prints in parentheses). */
+  constructor(readonly requested: number, readonly horizon: number) {
+    super(`too old resource version: ${requested} (${horizon})`);
   }
 }
 
@@ -98,10 +101,21 @@ export class ObjectStore {
     for (const l of this.listeners) l(e);
   }
 
+  /**
+   * What a new API server process starts with: a watch cache filled by a list
+   * at the current revision and no events, so only watches from this revision
+   * on can be served and older ones get 410 Gone (kube-apiserver's watch cache
+   * answers "too old resource version" for anything before its initial list).
+   */
+  forgetWatchHistory(): void {
+    this.history.length = 0;
+    this.horizon = this.rv;
+  }
+
   /** Events after `fromRv`, then live ones; throws ResourceVersionTooOld when the history no longer reaches back. */
   subscribe(fromRv: number | undefined, listener: StoreListener): () => void {
     if (fromRv !== undefined) {
-      if (fromRv < this.horizon) throw new ResourceVersionTooOld(fromRv, this.horizon + 1);
+      if (fromRv < this.horizon) throw new ResourceVersionTooOld(fromRv, this.horizon);
       for (const e of this.history) if (e.rv > fromRv) listener(e);
     }
     this.listeners.add(listener);
