@@ -586,6 +586,7 @@ spec:
     test('informers re-list and re-watch by themselves, and kubectl works: a scale-up rolls out through the controllers and the node', async () => {
       await until('the informer to see after-restart', async () => (informer.get('default/after-restart') ? true : undefined), 10_000);
       assert.ok(informerLog.some((l) => /retrying/.test(l)), `the informer never noticed the drop: ${informerLog.join('\n')}`);
+      assert.ok(informerLog.some((l) => /listed again after \d+ error/.test(l)), `the informer did not re-list: ${informerLog.join('\n')}`);
       const names = table(await ok(['get', 'configmaps', '--no-headers'])).map((r) => r[0]);
       assert.ok(names.includes('before-restart') && names.includes('after-restart'), names.join(' '));
       await ok(['scale', 'deployment', 'echo', '--replicas=2']);

@@ -1,7 +1,8 @@
 // List + watch of one resource into a local cache, as client-go's informers
 // do: relist on 410 Gone, re-watch from the last resourceVersion when a
-// stream ends, back off on errors, and resync by relisting periodically so a
-// missed event never leaves the node wrong for long.
+// stream ends, relist after errors (a dropped connection, an API server
+// restart) with a backoff, and resync by relisting periodically so a missed
+// event never leaves the node wrong for long.
 import { ApiError, type ApiClient, type KubeObject, type WatchEvent } from './apiClient';
 
 export type InformerEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -102,15 +103,19 @@ export class Informer<T extends KubeObject> {
     const signal = this.abort.signal;
     let needList = true;
     let backoff = 200;
+    let failures = 0;
     let lastList = 0;
     const resyncMs = this.opts.resyncMs ?? 60_000;
     while (!signal.aborted) {
+      let watchingSince = 0;
       try {
         if (needList || Date.now() - lastList > resyncMs) {
           await this.relist();
           lastList = Date.now();
           needList = false;
           markSynced();
+          if (failures > 0) this.opts.log?.(`informer ${this.opts.path}: listed again after ${failures} error(s) (${this.cache.size} objects, resourceVersion ${this.resourceVersion})`);
+          failures = 0;
         }
         let relist = false;
         const watchAbort = new AbortController();
@@ -118,6 +123,7 @@ export class Informer<T extends KubeObject> {
         signal.addEventListener('abort', onAbort, { once: true });
         const timer = setTimeout(() => watchAbort.abort(), Math.max(1000, resyncMs - (Date.now() - lastList)));
         try {
+          watchingSince = Date.now();
           await this.api.watch<T>(this.url(`watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(this.resourceVersion)}`), (e) => {
             if (this.apply(e) === 'relist') { relist = true; watchAbort.abort(); }
           }, watchAbort.signal);
@@ -129,6 +135,10 @@ export class Informer<T extends KubeObject> {
         backoff = 200;
       } catch (err) {
         if (signal.aborted) break;
+        failures++;
+        // A watch that stood for a while and then dropped (an API server restart) starts a new
+        // run of failures: back off from the start, not from where an earlier outage left off.
+        if (watchingSince > 0 && Date.now() - watchingSince > 1000) backoff = 200;
         if (err instanceof ApiError && err.status === 410) needList = true;
         this.opts.log?.(`informer ${this.opts.path}: ${(err as Error).message}; retrying in ${backoff} ms`);
         await new Promise((r) => setTimeout(r, backoff));
