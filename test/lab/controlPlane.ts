@@ -2,8 +2,11 @@
 // API server emulation (on the address facing the workstation), the kubelet,
 // kube-proxy and the cluster DNS. `up` starts it detached and talks to it
 // over a Unix socket in the state directory (reachable from any network
-// namespace): GET /status, POST /shutdown. SIGTERM also shuts it down, and
-// shutting down stops every pod and removes the pod namespaces.
+// namespace): GET /status, POST /shutdown, and POST /restart-apiserver?downMs=N
+// (a fault for the reliability suites: the API server restarts as a new
+// process over the same etcd, answered once it listens again; the kubelet,
+// kube-proxy and DNS informers recover by themselves). SIGTERM also shuts it
+// down, and shutting down stops every pod and removes the pod namespaces.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { createRequire } from 'node:module';
@@ -137,6 +140,19 @@ export async function runControlPlane(plan: LabPlan, labScript: string): Promise
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(status));
     } else if (req.method === 'POST' && req.url === '/shutdown') {
       void shutdown().then(() => { res.writeHead(200).end('stopped\n'); setTimeout(() => process.exit(0), 50); });
+    } else if (req.method === 'POST' && new URL(req.url ?? '/', 'http://control').pathname === '/restart-apiserver') {
+      const downMs = Number(new URL(req.url ?? '/', 'http://control').searchParams.get('downMs') ?? '0');
+      const fail = (code: number, message: string) => res.writeHead(code, { 'Content-Type': 'text/plain' }).end(`${message}\n`);
+      if (!Number.isInteger(downMs) || downMs < 0 || downMs > 600_000) fail(400, `downMs must be a whole number of milliseconds from 0 to 600000, not ${downMs}`);
+      else if (!server || status.phase !== 'ready') fail(409, `the lab is not ready (phase ${status.phase}): restart the API server once \`up\` has finished`);
+      else if (!server.restart) fail(501, 'this API server implementation cannot restart');
+      else {
+        log(`restarting the API server (down for ${downMs} ms)`);
+        server.restart({ downMs }).then(
+          (r) => { log(`the API server is back after ${r.upAt - r.downAt} ms (${r.connectionsCut} connections cut)`); res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(r)); },
+          (err: Error) => { log(`the API server restart failed: ${err.message}`); fail(500, `the API server restart failed: ${err.message}`); },
+        );
+      }
     } else {
       res.writeHead(404).end();
     }

@@ -1,5 +1,6 @@
 // `up`, `down` and `status` of a lab, as functions (tests and the benchmark
-// call them in-process) and behind `npm run lab -- up|down|status`.
+// call them in-process) and behind `npm run lab -- up|down|status`; also the
+// API server restart the reliability suites inject (`restart-apiserver`).
 //
 // `down` must work whatever state `up` left: it reads nothing it cannot do
 // without. It asks the control plane to stop its pods, then kills whatever
@@ -10,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import type { ApiServerRestart } from './contracts';
 import type { ControlPlaneStatus, PodSummary, ServiceSummary } from './controlPlane';
 import { labFiles } from './labFiles';
 import { labScript } from './labEntry';
@@ -77,7 +79,7 @@ function controlRequest<T>(socket: string, method: string, path: string, timeout
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => {
-        if (res.statusCode !== 200) { reject(new Error(`control plane answered ${res.statusCode}`)); return; }
+        if (res.statusCode !== 200) { reject(new Error(`control plane answered ${res.statusCode}${body.trim() ? `: ${body.trim()}` : ''}`)); return; }
         try { resolve((body.startsWith('{') ? JSON.parse(body) : body) as T); } catch (err) { reject(err as Error); }
       });
     });
@@ -267,6 +269,19 @@ export async function labDown(name: string): Promise<{ removedNetns: string[] }>
   rmSync(stateDir, { recursive: true, force: true });
   try { rmdirSync(LAB_STATE_ROOT); } catch { /* other labs, or already gone */ }
   return { removedNetns: [...new Set([...presentAtStart, ...netns])].sort() };
+}
+
+/**
+ * Restarts the lab's API server as a new process over the same etcd (see
+ * ApiServerHandle.restart): every connection is cut, connections are refused
+ * for `downMs`, then it listens again. Resolves once it does, with the times
+ * (epoch ms) it went down and came back.
+ */
+export async function restartApiServer(name: string, downMs: number): Promise<ApiServerRestart> {
+  validateLabName(name);
+  const f = labFiles(`${LAB_STATE_ROOT}/${name}`);
+  if (!existsSync(f.controlSocket)) throw new Error(`lab "${name}" is not running (no ${f.controlSocket})`);
+  return controlRequest<ApiServerRestart>(f.controlSocket, 'POST', `/restart-apiserver?downMs=${downMs}`, downMs + 30_000);
 }
 
 export async function labStatus(name: string): Promise<LabStatus> {

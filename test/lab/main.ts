@@ -1,4 +1,5 @@
 // `npm run lab -- up|down|status [--name N] [--vpn CIDR]... [--service-cidr C] [--pod-cidr C] [--keep]`
+// `npm run lab -- restart-apiserver [--name N] [--down-ms MS]` (a fault to reproduce by hand)
 // The last line `up` and `status` print is one JSON object (progress goes to stderr).
 // The same bundle also runs the lab's own processes: `control-plane <dir>`,
 // `corporate <dir>` and the `lab/echo` image (`image echo`).
@@ -6,7 +7,8 @@ import { DEFAULT_LAB_NAME } from './labPlan';
 
 const USAGE = `usage: npm run lab -- up [--name N] [--vpn CIDR|none]... [--service-cidr C] [--pod-cidr C] [--keep]
        npm run lab -- down [--name N]
-       npm run lab -- status [--name N]`;
+       npm run lab -- status [--name N]
+       npm run lab -- restart-apiserver [--name N] [--down-ms MS]`;
 
 export interface CliArgs {
   command: string;
@@ -15,11 +17,13 @@ export interface CliArgs {
   serviceCidr?: string;
   podCidr?: string;
   keep: boolean;
+  /** restart-apiserver: how long connections are refused (default 3000). */
+  downMs: number;
   rest: string[];
 }
 
 export function parseArgs(argv: string[]): CliArgs {
-  const out: CliArgs = { command: argv[0] ?? '', name: DEFAULT_LAB_NAME, vpn: [], keep: false, rest: [] };
+  const out: CliArgs = { command: argv[0] ?? '', name: DEFAULT_LAB_NAME, vpn: [], keep: false, downMs: 3000, rest: [] };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -34,6 +38,7 @@ export function parseArgs(argv: string[]): CliArgs {
       case '--service-cidr': out.serviceCidr = value(); break;
       case '--pod-cidr': out.podCidr = value(); break;
       case '--keep': out.keep = true; break;
+      case '--down-ms': out.downMs = Number(value()); break;
       default:
         if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${USAGE}`);
         out.rest.push(a);
@@ -63,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const args = parseArgs(argv);
   if (process.getuid?.() !== 0) throw new Error('the lab creates network namespaces: run it as root (e.g. `sudo npm run lab -- up`)');
-  const { labDown, labStatus, labUp } = await import('./labLifecycle');
+  const { labDown, labStatus, labUp, restartApiServer } = await import('./labLifecycle');
   switch (args.command) {
     case 'up': {
       const info = await labUp({
@@ -80,6 +85,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status': {
       process.stdout.write(`${JSON.stringify(await labStatus(args.name))}\n`);
+      return 0;
+    }
+    case 'restart-apiserver': {
+      const r = await restartApiServer(args.name, args.downMs);
+      process.stderr.write(`lab: the API server of "${args.name}" was down for ${r.upAt - r.downAt} ms (${r.connectionsCut} connections cut) and listens again\n`);
+      process.stdout.write(`${JSON.stringify(r)}\n`);
       return 0;
     }
     default:
