@@ -12,7 +12,7 @@ import { formatPlanTable } from '../planTable';
 import { startedDaemon, withClient } from '../daemonAccess';
 import { flattenChoice } from '../kubeconfigChoice';
 import { buildConnectParams } from '../../client/connect/connectParams';
-import { formatStatus } from '../statusText';
+import { formatStatus, statusJson } from '../statusText';
 
 const FLAGS: FlagSpec[] = [
   { name: 'dry-run', kind: 'boolean', description: 'Print the routing plan and change nothing (needs no daemon and no root)' },
@@ -84,7 +84,7 @@ async function connect(args: ParsedArgs, env: CliEnvironment): Promise<number> {
   });
   const client = await startedDaemon(env);
   const status = await withClient(client, (c) => c.connectCluster(params));
-  env.stdout(flagBoolean(args, 'json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+  env.stdout(flagBoolean(args, 'json') ? `${JSON.stringify(statusJson(status), null, 2)}\n` : formatStatus(status));
   return EXIT_OK;
 }
 

@@ -9,7 +9,7 @@ import { flagBoolean, type FlagSpec, type ParsedArgs } from '../argParser';
 import { daemonLaunchSpec, runningDaemon, socketPath, withClient } from '../daemonAccess';
 import { type CliEnvironment, type CommandSpec, EXIT_OK } from '../dispatcher';
 import type { InterceptParams } from '../../daemon/protocol/rpc';
-import { formatStatus, formatVnat } from '../statusText';
+import { formatStatus, formatVnat, statusJson } from '../statusText';
 
 const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', description: 'Print JSON (stable; documented in the README)' };
 // Flags that intercept, ingest and leave share, with one wording.
@@ -60,7 +60,7 @@ export const daemonCommands: CommandSpec[] = [
         return EXIT_OK;
       }
       const status = await withClient(client, (c) => c.status());
-      env.stdout(flagBoolean(args, 'json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      env.stdout(flagBoolean(args, 'json') ? `${JSON.stringify(statusJson(status), null, 2)}\n` : formatStatus(status));
       return EXIT_OK;
     },
   },

@@ -12,7 +12,11 @@
 //
 // leave: close the tunnels, restore the service and the pod template from
 // their annotations, wait for the agent pods to go, and remove the
-// namespace's ConfigMap and Secret when no other workload uses them.
+// namespace's ConfigMap and Secret when no other workload uses them. All that
+// time the intercept stays listed with state `leaving` (a client that saw it
+// gone could send requests to pods still rolling out); it goes when the leave
+// ends. A second leave of the workload joins the first (departures.ts); an
+// intercept of it waits for the leave to end.
 //
 // startProxy (connect --proxy-via CIDR=WORKLOAD): the same agent without an
 // intercept port and without touching any Service; its tunnels carry the
@@ -21,12 +25,13 @@
 // One agent serves both: intercepting the --proxy-via workload swaps in the
 // intercept's agent (which dials just the same), and leaving that intercept
 // swaps the --proxy-via agent back; only disconnect removes it.
+import type { Duplex } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { KubeJson } from '../cluster/kubeJson';
-import { openPortForward, type ClusterAccess, type PortForwardOptions } from '../cluster/portForward';
+import { openPortForward, type ClusterAccess, type PortForwardOptions, type PortForwardTarget } from '../cluster/portForward';
 import type { ScopedLogger } from '../log/logger';
-import type { InterceptInfo, InterceptParams } from '../protocol/rpc';
+import type { InterceptInfo, InterceptParams, InterceptState } from '../protocol/rpc';
 import { DEFAULT_AGENT_PORTS, RELAY_VERSION, RelayEnv } from '../relay/relayConstants';
 import { TunnelSupervisor } from '../tunnel/tunnelSupervisor';
 import type { FoundWorkload } from './agentResources';
@@ -41,6 +46,7 @@ import {
 } from './agentResources';
 import { agentRemoved, agentRollout } from './agentRollout';
 import { labelSelectorText } from './containerEnv';
+import { Departures } from './departures';
 import { inboundDialer } from './inboundDialer';
 import { parsePortSpec } from './portSpec';
 import { chooseService } from './serviceSelection';
@@ -59,6 +65,8 @@ export interface InterceptManagerDeps {
   /** The set of intercepts or their state changed. */
   changed: () => void;
   portForward?: PortForwardOptions;
+  /** How the tunnel to an agent pod is reached; default a port-forward through the API server (unit tests use memory pipes). */
+  agentTransport?: (target: PortForwardTarget) => Promise<Duplex>;
   /** Pod list polling while waiting (default 500 ms) and while holding an intercept (default 2 s). */
   pollMs?: number;
   reconcileMs?: number;
@@ -92,6 +100,8 @@ interface ActiveIntercept {
   tunnels: Map<string, TunnelSupervisor>;
   timer: NodeJS.Timeout | undefined;
   connections: { connected: number; refused: number };
+  /** A full leave (agent removed) is under way: no tunnel may be opened again. */
+  tearingDown: boolean;
 }
 
 /** What an intercept sets on a held workload. */
@@ -106,18 +116,33 @@ interface InterceptFields {
   container: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Sleeps `ms`, or less when `signal` aborts meanwhile. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
 
 export class InterceptManager {
   private readonly active = new Map<string, ActiveIntercept>();
+  private readonly departures = new Departures();
   private readonly log: ScopedLogger;
 
   constructor(private readonly deps: InterceptManagerDeps) {
     this.log = deps.log;
   }
 
+  /** Intercepts held, `leaving` ones included (see InterceptInfo.state). */
   list(): InterceptInfo[] {
     return [...this.active.values()].filter((a) => a.intercepting).map((a) => a.info);
+  }
+
+  /** The outcome of the leave of namespace/name under way; undefined when none is. */
+  leaving(namespace: string, name: string): Promise<boolean> | undefined {
+    return this.departures.pending(`${namespace}/${name}`);
   }
 
   /** True when namespace/name carries this connection's --proxy-via agent and no intercept. */
@@ -141,8 +166,9 @@ export class InterceptManager {
    */
   async startProxy(namespace: string, name: string, timeoutMs = this.deps.readyTimeoutMs): Promise<void> {
     const { api } = this.deps;
-    const t0 = Date.now();
     const key = `${namespace}/${name}`;
+    await this.afterLeave(key, 'injecting the --proxy-via agent');
+    const t0 = Date.now();
     const w = await readWorkload(api, namespace, name);
     const kind = w.kindInfo.kind;
     const what = `${kind.toLowerCase()} ${namespace}/${name}`;
@@ -167,10 +193,10 @@ export class InterceptManager {
     this.log.info(`--proxy-via through ${what}: agent ports ${ports.tunnel}/${ports.health}`);
     const ic: ActiveIntercept = {
       intercepting: false, proxyVia: injection,
-      info: { workload: name, namespace, kind, remotePort: 0, localPort: 0, mode: 'intercept', since: new Date().toISOString() },
+      info: { workload: name, namespace, kind, remotePort: 0, localPort: 0, mode: 'intercept', since: new Date().toISOString(), state: 'active' },
       portSpec: '', kindInfo: w.kindInfo, namespace, name, selector: labelSelectorText(selector),
       service: '', redirectsService: false, appPort: 0, localPort: 0, tunnelPort: ports.tunnel,
-      secret: '', container: '', tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 },
+      secret: '', container: '', tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 }, tearingDown: false,
     };
     await this.install(ic, w, current, injection, t0, timeoutMs, undefined);
     this.log.info(`--proxy-via agent of ${what} active after ${Date.now() - t0} ms: ${ic.tunnels.size} agent tunnel(s)`);
@@ -182,10 +208,12 @@ export class InterceptManager {
 
   async start(params: InterceptParams, namespace: string, timeoutMs = this.deps.readyTimeoutMs): Promise<StartedIntercept> {
     const { api } = this.deps;
-    const t0 = Date.now();
     const name = params.workload;
     const key = `${namespace}/${name}`;
     const spec = parsePortSpec(params.port);
+    await this.afterLeave(key, 'intercepting');
+    // The agent timeout counts from here: the leave's rollout was not this intercept's.
+    const t0 = Date.now();
     const existing = this.active.get(key);
     if (existing?.intercepting) {
       if (existing.portSpec === params.port) return { info: existing.info, pod: [...existing.tunnels.keys()][0] ?? '', container: existing.container };
@@ -224,7 +252,7 @@ export class InterceptManager {
 
     // ---- change, remembering how to undo
     const fields = {
-      info: { workload: name, namespace, kind, remotePort: resolved.servicePort.port, localPort, mode: 'intercept' as const, since: new Date().toISOString() },
+      info: { workload: name, namespace, kind, remotePort: resolved.servicePort.port, localPort, mode: 'intercept' as const, since: new Date().toISOString(), state: 'active' as const },
       portSpec: params.port, service: service.metadata!.name!, redirectsService, appPort: resolved.containerPort, localPort, tunnelPort: ports.tunnel, container,
     };
     if (existing) {
@@ -235,7 +263,7 @@ export class InterceptManager {
     const ic: ActiveIntercept = {
       intercepting: true, proxyVia: undefined, ...fields,
       kindInfo: w.kindInfo, namespace, name, selector: labelSelectorText(selector),
-      secret: '', tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 },
+      secret: '', tunnels: new Map(), timer: undefined, connections: { connected: 0, refused: 0 }, tearingDown: false,
     };
     await this.install(ic, w, current, injection, t0, timeoutMs, redirectsService ? () => redirectService(api, service, injection.servicePatch) : undefined);
     this.log.info(`intercept of ${what} active after ${Date.now() - t0} ms: ${ic.tunnels.size} agent tunnel(s)`);
@@ -287,7 +315,7 @@ export class InterceptManager {
    * pod and follows the pods with the tunnels; on failure puts the previous
    * agent and fields back.
    */
-  private async swapAgent(ic: ActiveIntercept, w: FoundWorkload, injection: Injection, fields: InterceptFields | undefined, t0: number, timeoutMs: number, redirect: (() => Promise<unknown>) | undefined): Promise<string[]> {
+  private async swapAgent(ic: ActiveIntercept, w: FoundWorkload, injection: Injection, fields: InterceptFields | undefined, t0: number, timeoutMs: number, redirect: (() => Promise<unknown>) | undefined, hurry?: AbortSignal): Promise<string[]> {
     const { api } = this.deps;
     const before: InterceptFields & { intercepting: boolean } = {
       info: ic.info, portSpec: ic.portSpec, service: ic.service, redirectsService: ic.redirectsService, appPort: ic.appPort,
@@ -299,7 +327,7 @@ export class InterceptManager {
     try {
       await patchWorkloadTemplate(api, w, injection);
       const expected = injection.template.metadata?.annotations?.[AGENT_ANNOTATION];
-      const pods = await this.waitForAgents(ic, timeoutMs - (Date.now() - t0), expected);
+      const pods = await this.waitForAgents(ic, timeoutMs - (Date.now() - t0), expected, hurry);
       if (redirect) await redirect();
       ic.intercepting = fields !== undefined;
       await this.openTunnels(ic, pods.filter((p) => !ic.tunnels.has(p)), Math.max(5_000, timeoutMs - (Date.now() - t0)));
@@ -319,27 +347,87 @@ export class InterceptManager {
   /**
    * Ends the intercept of namespace/name and restores the workload. Also
    * cleans a workload left with an agent by an earlier daemon. False when
-   * there was nothing to leave.
+   * there was nothing to leave. While it runs the intercept is listed as
+   * `leaving`; a second call for the same workload meanwhile starts nothing
+   * and shares the first one's outcome (and, without `waitForRollout`, cuts
+   * its rollout wait short).
    */
-  async leave(namespace: string, name: string, waitForRollout = true, keepProxyVia = true): Promise<boolean> {
+  leave(namespace: string, name: string, waitForRollout = true, keepProxyVia = true): Promise<boolean> {
     const key = `${namespace}/${name}`;
+    const pending = this.departures.pending(key);
+    if (pending) {
+      this.log.info(`${key} is being left already; this leave waits for that one`);
+      if (!waitForRollout) this.departures.hurry(key);
+      return pending;
+    }
     const ic = this.active.get(key);
-    const { api } = this.deps;
     if (ic?.proxyVia && keepProxyVia) {
-      if (!ic.intercepting) return false;
-      // The agent stays for --proxy-via: the service back first, then the agent without intercept port.
-      if (ic.redirectsService) await restoreService(api, namespace, ic.service);
+      if (!ic.intercepting) return Promise.resolve(false);
+      return this.departures.run(key, (hurry) => this.leaveToProxyVia(ic, waitForRollout, hurry));
+    }
+    return this.departures.run(key, (hurry) => this.tearDown(namespace, name, ic, waitForRollout, hurry));
+  }
+
+  /** Leaves every intercept without waiting for rollouts (disconnect, quit). */
+  async leaveAll(): Promise<void> {
+    // SIGTERM's disconnect does not queue behind a `tpv leave`: leaves under way
+    // stop waiting for their rollout, and end, before the rest is removed.
+    await this.departures.hurryAll();
+    for (const ic of [...this.active.values()]) {
+      try { await this.leave(ic.namespace, ic.name, false, false); } catch (e) { this.log.error((e as Error).message); }
+    }
+  }
+
+  /** Shows the intercept as `ic.info.state = state` to every client. */
+  private setState(ic: ActiveIntercept, state: InterceptState): void {
+    if (ic.info.state === state) return;
+    // A new object: the info handed out earlier (the intercept's result) keeps what it said.
+    ic.info = { ...ic.info, state };
+    if (ic.intercepting) this.deps.changed();
+  }
+
+  /**
+   * The intercept of the --proxy-via workload ends, the agent stays: the
+   * service back first, then the agent without intercept port.
+   */
+  private async leaveToProxyVia(ic: ActiveIntercept, waitForRollout: boolean, hurry: AbortSignal): Promise<boolean> {
+    const { api } = this.deps;
+    const key = `${ic.namespace}/${ic.name}`;
+    this.setState(ic, 'leaving');
+    try {
+      if (ic.redirectsService) await restoreService(api, ic.namespace, ic.service);
+    } catch (e) {
+      // Nothing changed yet: the intercept still works, and a later leave can try again.
+      this.setState(ic, 'active');
+      throw e;
+    }
+    try {
       ic.redirectsService = false;
       ic.appPort = 0;
-      const w = await readWorkload(api, namespace, name);
-      await this.swapAgent(ic, w, ic.proxyVia, undefined, Date.now(), waitForRollout ? this.deps.readyTimeoutMs : 0, undefined).catch((e: Error) => {
-        if (waitForRollout) throw e;
+      const w = await readWorkload(api, ic.namespace, ic.name);
+      await this.swapAgent(ic, w, ic.proxyVia!, undefined, Date.now(), waitForRollout ? this.deps.readyTimeoutMs : 0, undefined, hurry).catch((e: Error) => {
+        if (waitForRollout && !hurry.aborted) throw e;
       });
+    } finally {
+      // Failed or not, this is no intercept any more: the service points at the
+      // app again and no connection is joined to the workstation (appPort 0). A
+      // failed swap leaves the intercept's agent, which dials for --proxy-via all the same.
+      const wasListed = ic.intercepting;
       ic.intercepting = false;
-      this.deps.changed();
-      this.log.info(`left ${key}: the --proxy-via agent stays`);
-      return true;
+      ic.info = { ...ic.info, state: 'active' };
+      if (wasListed) this.deps.changed();
     }
+    this.log.info(`left ${key}: the --proxy-via agent stays`);
+    return true;
+  }
+
+  /**
+   * Removes the agent of namespace/name (held as `ic`, or left by an earlier
+   * daemon) and restores the service and the pod template.
+   */
+  private async tearDown(namespace: string, name: string, ic: ActiveIntercept | undefined, waitForRollout: boolean, hurry: AbortSignal): Promise<boolean> {
+    const key = `${namespace}/${name}`;
+    const { api } = this.deps;
     const errors: string[] = [];
     const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
       try { return await fn(); } catch (e) { errors.push(`could not ${what}: ${(e as Error).message}`); return undefined; }
@@ -347,10 +435,11 @@ export class InterceptManager {
     let kindInfo: KindInfo | undefined = ic?.kindInfo;
     let selector = ic?.selector;
     if (ic) {
-      this.active.delete(key);
+      ic.tearingDown = true;
       if (ic.timer) clearInterval(ic.timer);
-      await this.closeTunnels(ic);
-      this.deps.changed();
+      ic.timer = undefined;
+      // Listed as leaving (not gone) until the pods without the agent have rolled out.
+      this.setState(ic, 'leaving');
     } else {
       // Not ours in this daemon: a leftover agent (the daemon that made it died) is still ours to remove.
       const found = await readWorkload(api, namespace, name).catch(() => undefined);
@@ -359,22 +448,28 @@ export class InterceptManager {
       selector = found.object.spec?.selector ? labelSelectorText(found.object.spec.selector) : undefined;
       this.log.info(`${key} carries an agent from an earlier session; removing it`);
     }
-    // Service first: a numeric target must not point at agents that are going away.
-    const services = ic ? (ic.redirectsService ? [ic.service] : []) : (await attempt('list services', () => redirectedServices(api, namespace)) ?? []).map((s) => s.metadata!.name!);
-    for (const svc of services) await attempt(`restore service ${namespace}/${svc}`, () => restoreService(api, namespace, svc));
-    await attempt(`restore the pod template of ${kindInfo!.kind.toLowerCase()} ${key}`, () => restoreWorkloadTemplate(api, kindInfo!, namespace, name));
-    if (waitForRollout && selector && errors.length === 0) await this.waitForAgentRemoval(namespace, selector, `${kindInfo!.kind.toLowerCase()} ${key}`);
-    await attempt(`remove the agent ConfigMap/Secret in ${namespace}`, () => removeAgentObjectsIfUnused(api, namespace));
+    let services: string[] = [];
+    try {
+      if (ic) await this.closeTunnels(ic);
+      // Service first: a numeric target must not point at agents that are going away.
+      services = ic ? (ic.redirectsService ? [ic.service] : []) : (await attempt('list services', () => redirectedServices(api, namespace)) ?? []).map((s) => s.metadata!.name!);
+      for (const svc of services) await attempt(`restore service ${namespace}/${svc}`, () => restoreService(api, namespace, svc));
+      await attempt(`restore the pod template of ${kindInfo!.kind.toLowerCase()} ${key}`, () => restoreWorkloadTemplate(api, kindInfo!, namespace, name));
+      if (waitForRollout && selector && errors.length === 0) await this.waitForAgentRemoval(namespace, selector, `${kindInfo!.kind.toLowerCase()} ${key}`, hurry);
+      await attempt(`remove the agent ConfigMap/Secret in ${namespace}`, () => removeAgentObjectsIfUnused(api, namespace));
+    } finally {
+      // Gone from the list when the leave ends, also when it failed: the tunnels
+      // are closed, so this is no intercept any more, and listing it as active
+      // or leaving forever would be untrue. The error goes to the caller, and a
+      // later `leave` still finds what is left through the template annotation.
+      if (ic && this.active.get(key) === ic) {
+        this.active.delete(key);
+        if (ic.intercepting) this.deps.changed();
+      }
+    }
     if (errors.length) throw new Error(`leaving ${key} was incomplete: ${errors.join('; ')}`);
     this.log.info(`left ${key}: pod template${services.length ? ' and service' : ''} restored`);
     return true;
-  }
-
-  /** Leaves every intercept without waiting for rollouts (disconnect, quit). */
-  async leaveAll(): Promise<void> {
-    for (const ic of [...this.active.values()]) {
-      try { await this.leave(ic.namespace, ic.name, false, false); } catch (e) { this.log.error((e as Error).message); }
-    }
   }
 
   /**
@@ -396,15 +491,33 @@ export class InterceptManager {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * Waits for the leave of `key` under way, if any. An intercept of a
+   * workload that is being left waits rather than fails: the leave ends on
+   * its own (within readyTimeoutMs), the daemon runs intercepts and leaves
+   * one at a time anyway (so an RPC caller would wait just the same), and
+   * the new agent must go into the restored workload instead of racing the
+   * teardown for its template and agent objects. A failed leave does not
+   * stop it: start works from the pristine template in the annotation, as
+   * with an agent an earlier daemon left.
+   */
+  private async afterLeave(key: string, what: string): Promise<void> {
+    const pending = this.departures.pending(key);
+    if (!pending) return;
+    this.log.info(`${key} is being left; ${what} once that leave has ended`);
+    await pending.catch(() => undefined);
+  }
+
   private async listPods(namespace: string, selector: string): Promise<V1Pod[]> {
     const r = await this.deps.api.get<{ items?: V1Pod[] }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(selector)}`);
     return r.items ?? [];
   }
 
-  private async waitForAgents(ic: ActiveIntercept, timeoutMs: number, expected?: string): Promise<string[]> {
+  private async waitForAgents(ic: ActiveIntercept, timeoutMs: number, expected?: string, hurry?: AbortSignal): Promise<string[]> {
     const deadline = Date.now() + Math.max(0, timeoutMs);
     let last = 'no pod was looked at yet';
     for (;;) {
+      if (hurry?.aborted) throw new Error(`stopped waiting for the agent of ${ic.kindInfo.kind.toLowerCase()} ${ic.namespace}/${ic.name} (disconnecting)`);
       const rollout = agentRollout(await this.listPods(ic.namespace, ic.selector), expected);
       if (rollout.complete) return rollout.agentPods;
       if (rollout.waitingFor !== last) this.log.debug(`waiting for the agent of ${ic.kindInfo.kind.toLowerCase()} ${ic.namespace}/${ic.name}: ${rollout.waitingFor}`);
@@ -413,17 +526,22 @@ export class InterceptManager {
         throw new Error(`the traffic agent in ${ic.kindInfo.kind.toLowerCase()} ${ic.namespace}/${ic.name} did not become ready within ${Math.round(timeoutMs / 1000)}s: ${last}. ` +
           `Check \`kubectl -n ${ic.namespace} describe pods -l ${ic.selector}\`; ${ic.intercepting ? 'the intercept was undone' : 'the --proxy-via agent was removed again'}.`);
       }
-      await sleep(this.deps.pollMs ?? 500);
+      await pause(this.deps.pollMs ?? 500, hurry);
     }
   }
 
-  private async waitForAgentRemoval(namespace: string, selector: string, what: string): Promise<void> {
+  /** Until no pod of the workload runs the agent; `hurry` (disconnect) ends the wait early. */
+  private async waitForAgentRemoval(namespace: string, selector: string, what: string, hurry: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.deps.readyTimeoutMs;
     while (Date.now() < deadline) {
+      if (hurry.aborted) {
+        this.log.info(`not waiting for the pods of ${what} to roll out without the agent (disconnecting); the template is restored`);
+        return;
+      }
       try {
         if (agentRemoved(await this.listPods(namespace, selector))) return;
       } catch { /* keep waiting; the restore itself is done */ }
-      await sleep(this.deps.pollMs ?? 500);
+      await pause(this.deps.pollMs ?? 500, hurry);
     }
     this.log.warn(`pods of ${what} still run the agent ${Math.round(this.deps.readyTimeoutMs / 1000)}s after leave; the rollout back is slow, but the template is restored`);
   }
@@ -431,7 +549,10 @@ export class InterceptManager {
   private openTunnel(ic: ActiveIntercept, pod: string): TunnelSupervisor {
     const log = this.log.child(pod);
     const sup = new TunnelSupervisor({
-      openTransport: async () => openPortForward(await this.deps.access(), { namespace: ic.namespace, pod, port: ic.tunnelPort }, this.deps.portForward),
+      openTransport: async () => {
+        const target = { namespace: ic.namespace, pod, port: ic.tunnelPort };
+        return this.deps.agentTransport ? this.deps.agentTransport(target) : openPortForward(await this.deps.access(), target, this.deps.portForward);
+      },
       secret: ic.secret,
       software: `tpv-daemon/${RELAY_VERSION}`,
       session: {
@@ -462,7 +583,7 @@ export class InterceptManager {
 
   /** Follows the workload's pods while the intercept is held: a tunnel to every ready agent, none to pods gone. */
   private async reconcile(ic: ActiveIntercept): Promise<void> {
-    if (!this.active.has(`${ic.namespace}/${ic.name}`)) return;
+    if (!this.active.has(`${ic.namespace}/${ic.name}`) || ic.tearingDown) return;
     let pods: V1Pod[];
     try {
       pods = await this.listPods(ic.namespace, ic.selector);
@@ -470,7 +591,8 @@ export class InterceptManager {
       this.log.debug(`cannot list the pods of ${ic.namespace}/${ic.name}: ${(e as Error).message}`);
       return;
     }
-    if (!this.active.has(`${ic.namespace}/${ic.name}`)) return;
+    // The leave may have begun while the pods were listed: its closed tunnels stay closed.
+    if (!this.active.has(`${ic.namespace}/${ic.name}`) || ic.tearingDown) return;
     const want = new Set(agentRollout(pods).agentPods);
     for (const p of want) if (!ic.tunnels.has(p)) { this.log.info(`agent pod ${ic.namespace}/${p} appeared; opening its tunnel`); this.openTunnel(ic, p); }
     for (const [p, t] of ic.tunnels) {

@@ -105,7 +105,19 @@ export interface InterceptInfo {
   /** `intercept` redirects traffic; `ingest` only hands out the environment. */
   mode: 'intercept' | 'ingest';
   since: string;
+  /**
+   * `leaving` from the moment a leave starts until it has ended: the
+   * traffic no longer reaches this workstation, but the workload is still
+   * being put back (service, pod template, the rollout of pods without the
+   * agent), so requests to it may still be refused. The entry disappears
+   * when the leave ends (also when it fails; the leave's caller gets the
+   * error). Optional for readers: daemons before this field send none, which
+   * means `active`; compare with `'leaving'` rather than `'active'`.
+   */
+  state?: InterceptState;
 }
+
+export type InterceptState = 'active' | 'leaving';
 
 export interface DaemonStatus {
   version: string;
@@ -179,6 +191,11 @@ export const Methods = {
   disconnect: new RequestType0<DaemonStatus, void>('disconnect'),
   vnatList: new RequestType0<VnatMapping[], void>('vnat.list'),
   intercept: new RequestType<InterceptParams, InterceptResult, void>('intercept'),
+  /**
+   * Ends an intercept or ingest; answers once the workload is put back (the
+   * intercept shows as `leaving` in the meantime). A leave of a workload that
+   * is being left waits for that leave and shares its outcome.
+   */
   leave: new RequestType<{ workload: string; namespace?: string }, DaemonStatus, void>('leave'),
   /** Removes the relay and every agent from the cluster. */
   uninstall: new RequestType0<{ removed: string[] }, void>('uninstall'),

@@ -8,6 +8,8 @@ export interface ActiveConnection {
   mappings(): VnatMapping[];
   intercept(params: InterceptParams): Promise<InterceptResult>;
   leave(workload: string, namespace?: string): Promise<void>;
+  /** The leave of that workload under way (its intercept listed as `leaving`); undefined when none is. */
+  leaving(workload: string, namespace?: string): Promise<void> | undefined;
   interceptList(): InterceptResult['intercept'][];
   /** Accepts fresh credentials after `credentials.expired`. */
   updateCredentials(kubeconfig: string): void;

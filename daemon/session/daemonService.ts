@@ -68,14 +68,20 @@ export class DaemonService {
     rpc.onRequest(Methods.disconnect, () => { this.connecting?.abort(); return this.serial(() => this.disconnect()); });
     rpc.onRequest(Methods.vnatList, (): VnatMapping[] => this.active?.mappings() ?? []);
     rpc.onRequest(Methods.intercept, (p) => this.serial(() => this.requireActive().intercept(validate.interceptParams(p))));
-    rpc.onRequest(Methods.leave, (p) => this.serial(async () => {
+    rpc.onRequest(Methods.leave, (p) => {
       const o = validate.object(p, 'params');
       const workload = validate.dns1123Label(o.workload, 'params.workload');
       const namespace = o.namespace === undefined ? undefined : validate.dns1123Label(o.namespace, 'params.namespace');
-      await this.requireActive().leave(workload, namespace);
-      this.publishStatus();
-      return this.status();
-    }));
+      // A leave of a workload that is being left joins that leave: queued behind
+      // it, it would start once the first had ended and then find nothing to leave.
+      const underway = this.active?.leaving(workload, namespace);
+      if (underway) return unwrapped(underway.then(() => this.status()));
+      return this.serial(async () => {
+        await this.requireActive().leave(workload, namespace);
+        this.publishStatus();
+        return this.status();
+      });
+    });
     rpc.onRequest(Methods.uninstall, (p) => this.serial(async () => {
       void p;
       const removed = await this.connector.uninstall(this.lastParams, this.active);
@@ -104,11 +110,7 @@ export class DaemonService {
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.busy.then(fn, fn);
     this.busy = run.catch(() => undefined);
-    // vscode-jsonrpc would prefix a plain Error with "Request <method> failed with message:";
-    // clients show the message to users as it is, so it goes out unwrapped.
-    return run.catch((e: unknown) => {
-      throw e instanceof ResponseError || !(e instanceof Error) ? e : new ResponseError(ErrorCodes.UnknownErrorCode, e.message);
-    });
+    return unwrapped(run);
   }
 
   private requireActive(): ActiveConnection {
@@ -190,4 +192,15 @@ export class DaemonService {
     }, this.idleExitSeconds * 1000);
     this.idleTimer.unref();
   }
+}
+
+/**
+ * vscode-jsonrpc would prefix a plain Error with "Request <method> failed
+ * with message:"; clients show the message to users as it is, so it goes out
+ * unwrapped.
+ */
+function unwrapped<T>(run: Promise<T>): Promise<T> {
+  return run.catch((e: unknown) => {
+    throw e instanceof ResponseError || !(e instanceof Error) ? e : new ResponseError(ErrorCodes.UnknownErrorCode, e.message);
+  });
 }

@@ -328,7 +328,7 @@ export class LiveConnection implements ActiveConnection {
     const pod = await readyPod(this.clients!.core, workload);
     const container = chooseContainer(pod.spec!, params.container, `${namespace}/${params.workload}`);
     const result = await this.containerEnv(namespace, params.workload, pod.metadata!.name!, container);
-    const info: InterceptInfo = { workload: params.workload, namespace, kind: workload.kind, remotePort: 0, localPort: 0, mode: 'ingest', since: new Date().toISOString() };
+    const info: InterceptInfo = { workload: params.workload, namespace, kind: workload.kind, remotePort: 0, localPort: 0, mode: 'ingest', since: new Date().toISOString(), state: 'active' };
     this.ingests.set(`${namespace}/${params.workload}`, info);
     this.events.changed();
     return { intercept: info, ...result };
@@ -367,6 +367,13 @@ export class LiveConnection implements ActiveConnection {
     }
     if (this.intercepts?.isProxyVia(ns, workload)) throw new Error(`${key} carries this connection's --proxy-via agent, which is removed on disconnect; there is no intercept to leave`);
     if (!(await this.intercepts?.leave(ns, workload))) throw new Error(`no intercept or ingest of ${key} is active`);
+  }
+
+  leaving(workload: string, namespace?: string): Promise<void> | undefined {
+    const ns = namespace ?? this.params.namespace;
+    return this.intercepts?.leaving(ns, workload)?.then((left) => {
+      if (!left) throw new Error(`no intercept or ingest of ${ns}/${workload} is active`);
+    });
   }
 
   interceptList(): InterceptInfo[] {

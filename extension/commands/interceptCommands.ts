@@ -2,7 +2,7 @@
 // intercept/leave methods; the debug integration builds on interceptWorkload.
 import * as vscode from 'vscode';
 import type { InterceptParams, InterceptResult } from '../../daemon/protocol/rpc';
-import type { TreeNode } from '../tree/treeModel';
+import { isLeaving, type TreeNode } from '../tree/treeModel';
 import { generatedLaunchConfig, type DebugConfigLike } from '../debug/debugConfigIntercept';
 import type { Services } from '../services';
 
@@ -16,7 +16,7 @@ async function chooseWorkload(s: Services, node: TreeNode | undefined, title: st
   const current = s.session.status?.connection.namespace;
   workloads.sort((a, b) => Number(b.namespace === current) - Number(a.namespace === current));
   const pick = await vscode.window.showQuickPick(
-    workloads.map((w) => ({ label: w.workload!.name, description: `${w.workload!.kind} · ${w.workload!.namespace}`, w })),
+    workloads.map((w) => ({ label: w.workload!.name, description: `${w.workload!.kind} · ${w.workload!.namespace}${isLeaving(w.intercept) ? ' · leaving…' : ''}`, w })),
     { title, placeHolder: workloads.length ? 'Pick a workload' : 'No workloads listed yet: type the name' },
   );
   return pick ? { name: pick.w.workload!.name, namespace: pick.w.workload!.namespace } : undefined;
@@ -111,10 +111,15 @@ function telepresenceDetail(c: DebugConfigLike): string | undefined {
 
 export async function leaveCommand(s: Services, node?: TreeNode): Promise<void> {
   const client = s.session.requireConnected('Leaving an intercept');
-  const intercepts = s.session.status?.intercepts ?? [];
+  const all = s.session.status?.intercepts ?? [];
+  // Those being left already are not offered: leaving them again would only wait for that leave.
+  const intercepts = all.filter((i) => !isLeaving(i));
   let target = node?.intercept ? { workload: node.intercept.workload, namespace: node.intercept.namespace } : undefined;
   if (!target) {
-    if (intercepts.length === 0) { void vscode.window.showInformationMessage('No intercept or ingest is active.'); return; }
+    if (intercepts.length === 0) {
+      void vscode.window.showInformationMessage(all.length ? `Already leaving ${all.map((i) => i.workload).join(', ')}; no other intercept or ingest is active.` : 'No intercept or ingest is active.');
+      return;
+    }
     const pick = await vscode.window.showQuickPick(intercepts.map((i) => ({ label: i.workload, description: `${i.mode} · ${i.namespace} · :${i.remotePort}`, i })), { title: 'Telepresence: Leave' });
     if (!pick) return;
     target = { workload: pick.i.workload, namespace: pick.i.namespace };

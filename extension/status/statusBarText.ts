@@ -16,10 +16,15 @@ export function statusBarView(status: DaemonStatus | undefined): StatusBarView {
   const vnatText = `${vnat} VNAT`;
   switch (c.state) {
     case 'connected': {
-      const intercepts = status.intercepts.length ? ` · ${status.intercepts.length} intercept${status.intercepts.length === 1 ? '' : 's'}` : '';
+      // A leaving intercept no longer carries traffic: counted apart, with a spinner, until it is gone.
+      const leaving = status.intercepts.filter((i) => i.state === 'leaving');
+      const active = status.intercepts.length - leaving.length;
+      const intercepts = active ? ` · ${active} intercept${active === 1 ? '' : 's'}` : '';
+      const leavingText = leaving.length ? ` · $(sync~spin) ${leaving.length} leaving` : '';
+      const leavingTip = leaving.length ? ` Leaving ${leaving.map((i) => `${i.namespace}/${i.workload}`).join(', ')}: being put back.` : '';
       return {
-        text: `$(plug) ${target} · ${vnatText}${intercepts}`,
-        tooltip: `Telepresence: connected to ${target}${c.server ? ` (${c.server})` : ''}; ${vnat} VNAT mapping${vnat === 1 ? '' : 's'}. Click for actions.`,
+        text: `$(plug) ${target} · ${vnatText}${intercepts}${leavingText}`,
+        tooltip: `Telepresence: connected to ${target}${c.server ? ` (${c.server})` : ''}; ${vnat} VNAT mapping${vnat === 1 ? '' : 's'}.${leavingTip} Click for actions.`,
         alert: false,
       };
     }

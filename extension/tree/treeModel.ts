@@ -135,21 +135,44 @@ function namespaceNode(ns: string, workloads: readonly WorkloadSummary[], interc
   };
 }
 
+/**
+ * True while the daemon puts the workload back after a leave (absent on
+ * daemons older than InterceptInfo.state, whose intercepts are active).
+ */
+export function isLeaving(i: InterceptInfo | undefined): boolean {
+  return i?.state === 'leaving';
+}
+
 function workloadNode(w: WorkloadSummary, intercept: InterceptInfo | undefined): TreeNode {
+  const base = {
+    id: `wl:${w.namespace}/${w.kind}/${w.name}`,
+    kind: 'workload' as const,
+    label: w.name,
+    collapsible: 'none' as const,
+    children: [],
+    workload: w,
+    namespace: w.namespace,
+  };
+  if (intercept && isLeaving(intercept)) {
+    // No actions (contextValue matches no menu): Leave is under way, and an
+    // intercept would only wait for it to end.
+    return {
+      ...base,
+      description: `${w.kind} ${w.ready} · leaving…`,
+      tooltip: `${w.kind} ${w.namespace}/${w.name} (${w.ready} ready)\nleaving the ${intercept.mode}: the workload is being put back; requests to it may be refused until this ends`,
+      icon: 'sync~spin',
+      intercept,
+      contextValue: 'workload-leaving',
+    };
+  }
   const state = intercept ? ` · ${intercept.mode === 'ingest' ? 'ingested' : 'intercepted'} :${intercept.remotePort}→localhost:${intercept.localPort}` : '';
   return {
-    id: `wl:${w.namespace}/${w.kind}/${w.name}`,
-    kind: 'workload',
-    label: w.name,
+    ...base,
     description: `${w.kind} ${w.ready}${state}`,
     tooltip: `${w.kind} ${w.namespace}/${w.name} (${w.ready} ready)${intercept ? `\n${intercept.mode} since ${intercept.since}` : ''}`,
     icon: intercept ? 'debug-alt' : w.kind === 'StatefulSet' ? 'database' : 'server-process',
     ...(intercept ? { iconColor: 'charts.green', intercept } : {}),
     contextValue: intercept ? 'workload-intercepted' : 'workload',
-    collapsible: 'none',
-    children: [],
-    workload: w,
-    namespace: w.namespace,
   };
 }
 

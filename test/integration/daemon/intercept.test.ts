@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { labDown, labUp, type LabInfo } from '../../lab/labLifecycle';
 import { uniquePrefix } from '../../support/netns';
 import { missingNetworkPrivileges } from '../../support/privileges';
-import type { DaemonStatus, InterceptResult } from '../../../daemon/protocol/rpc';
+import type { DaemonStatus, InterceptInfo, InterceptResult } from '../../../daemon/protocol/rpc';
+import { DaemonClient } from '../../../client/daemon/daemonClient';
 import { LabWorkstation as Workstation, run } from '../../support/labWorkstation';
 
 const skip = missingNetworkPrivileges();
@@ -37,6 +38,17 @@ async function namespaceState(ws: Workstation, namespace: string): Promise<Recor
     configmaps: Object.fromEntries(configmaps.items.map((c) => [c.metadata.name, c.data])),
     secrets: Object.fromEntries(secrets.items.map((s) => [s.metadata.name, s.data])),
   };
+}
+
+const echoIn = (s: DaemonStatus) => s.intercepts.find((x) => x.workload === 'echo' && x.namespace === 'default');
+
+/** Waits until a pushed status listed the workload as leaving (or the leave ended first); when it was. */
+async function firstLeaving(pushed: ReadonlyArray<{ at: number; echo: InterceptInfo | undefined }>, ended: () => boolean): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  while (!pushed.some((p) => p.echo?.state === 'leaving') && !ended() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const at = pushed.find((p) => p.echo?.state === 'leaving')?.at;
+  assert.ok(at, `no status pushed during the leave listed it as leaving: ${JSON.stringify(pushed)}`);
+  return at;
 }
 
 describe('tpv intercept and leave, with requests from a lab pod', { skip }, () => {
@@ -99,7 +111,9 @@ describe('tpv intercept and leave, with requests from a lab pod', { skip }, () =
     const s = await ws.tpvJson<DaemonStatus>('status');
     const i = s.intercepts.find((x) => x.workload === 'echo');
     assert.ok(i, JSON.stringify(s.intercepts));
-    assert.deepEqual({ ns: i.namespace, kind: i.kind, mode: i.mode, remote: i.remotePort, local: i.localPort }, { ns: 'default', kind: 'Deployment', mode: 'intercept', remote: 80, local: 18080 });
+    assert.deepEqual({ ns: i.namespace, kind: i.kind, mode: i.mode, remote: i.remotePort, local: i.localPort, state: i.state }, { ns: 'default', kind: 'Deployment', mode: 'intercept', remote: 80, local: 18080, state: 'active' });
+    const text = await ws.tpv('status');
+    assert.match(text.stdout, /^echo\s+default\s+intercept\s+active\s+18080 ← 80$/m);
   });
 
   test('a second intercept of the same workload with another port is refused', async () => {
@@ -108,11 +122,31 @@ describe('tpv intercept and leave, with requests from a lab pod', { skip }, () =
     assert.match(r.stderr, /default\/echo is already intercepted \(port 18080:80\); leave it first/);
   });
 
-  test('tpv leave echo: requests reach the cluster pods again, and pod template, service and configmaps are as before', async () => {
-    const t0 = Date.now();
-    const r = await ws.tpv('leave', 'echo');
-    assert.equal(r.code, 0, r.stderr);
-    console.log(`# leave echo (restore and roll back) took ${Date.now() - t0} ms`);
+  test('tpv leave echo: echo is listed as leaving while the leave runs, then gone; requests reach the cluster pods again, and pod template, service and configmaps are as before', async () => {
+    // What the daemon pushes to its clients (the extension's view), every status of the leave.
+    const client = await DaemonClient.connect({ socketPath: ws.socket });
+    const pushed: Array<{ at: number; echo: InterceptInfo | undefined }> = [];
+    client.onStatusChanged((s) => pushed.push({ at: Date.now(), echo: echoIn(s) }));
+    try {
+      const t0 = Date.now();
+      let leftAt = 0;
+      const leave = ws.tpv('leave', 'echo').then((r) => { leftAt = Date.now(); return r; });
+      const leavingAt = await firstLeaving(pushed, () => leftAt !== 0);
+      // Asked while the leave waits for the pods without the agent: still listed, as leaving.
+      const during = await client.status();
+      const r = await leave;
+      assert.equal(r.code, 0, r.stderr);
+      console.log(`# leave echo (restore and roll back) took ${leftAt - t0} ms; listed as leaving ${leavingAt - t0} ms after it began`);
+      assert.ok(leavingAt < leftAt, 'leaving was pushed before the leave ended');
+      assert.equal(echoIn(during)?.state, 'leaving', JSON.stringify(during.intercepts));
+      await new Promise((res) => setTimeout(res, 200));
+      assert.equal(pushed.at(-1)?.echo, undefined, 'the last status pushed lists no echo');
+      const afterLeaving = pushed.filter((p) => p.at >= leavingAt);
+      assert.ok(afterLeaving.every((p) => p.echo === undefined || p.echo.state === 'leaving'), `never active again: ${JSON.stringify(afterLeaving)}`);
+    } finally {
+      client.dispose();
+    }
+    // Gone means done: the cluster answers at once, without waiting for a rollout.
     for (let i = 0; i < 6; i++) {
       const c = await fromPod('http://echo.default/');
       assert.equal(c.code, 0, c.stderr);
@@ -122,6 +156,68 @@ describe('tpv intercept and leave, with requests from a lab pod', { skip }, () =
     const s = await ws.tpvJson<DaemonStatus>('status');
     assert.deepEqual(s.intercepts, []);
   });
+
+  test('a slow rollout back: tpv status (text and --json) lists the intercept as leaving while tpv leave waits; then it is gone and the cluster answers', async () => {
+    // Pods that become ready only 4 s after they start: the leave's rollout takes at least that long.
+    // (Both probes delayed: the lab's kubelet, like a real one, starts probing after the shorter delay.)
+    const dir = join(ws.dir, 'slowpoke');
+    mkdirSync(dir);
+    const labels = { app: 'slowpoke' };
+    writeFileSync(join(dir, 'deployment.json'), JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'slowpoke', namespace: 'default', labels },
+      spec: {
+        replicas: 1, selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'echo', image: 'lab/echo:1.0', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, initialDelaySeconds: 4, periodSeconds: 1 }, livenessProbe: { tcpSocket: { port: 8080 }, initialDelaySeconds: 4, periodSeconds: 5 } }] } },
+      },
+    }));
+    writeFileSync(join(dir, 'service.json'), JSON.stringify({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'slowpoke', namespace: 'default', labels }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    }));
+    assert.equal((await ws.exec('kubectl', ['apply', '-f', dir])).code, 0);
+    try {
+      await slowLeave();
+    } finally {
+      // Whatever failed, the next tests find default as they expect it.
+      await ws.tpv('leave', 'slowpoke');
+      await ws.exec('kubectl', ['delete', '-f', dir]);
+    }
+  });
+
+  /** The slow-rollout test's body (its caller removes slowpoke whatever happens). */
+  async function slowLeave(): Promise<void> {
+    const rolled = await ws.exec('kubectl', ['-n', 'default', 'rollout', 'status', 'deployment/slowpoke', '--timeout=60s'], 70_000);
+    assert.equal(rolled.code, 0, rolled.stderr);
+    const before0 = await namespaceState(ws, 'default');
+    await ws.tpvJson<InterceptResult>('intercept', 'slowpoke', '--port', '18080:80');
+    assert.equal((await fromPod('http://slowpoke.default/')).stdout, 'hello from the workstation on 18080');
+
+    const client = await DaemonClient.connect({ socketPath: ws.socket });
+    const pushed: Array<{ at: number; echo: InterceptInfo | undefined }> = [];
+    client.onStatusChanged((s) => pushed.push({ at: Date.now(), echo: s.intercepts.find((x) => x.workload === 'slowpoke') }));
+    try {
+      const t0 = Date.now();
+      let leftAt = 0;
+      const leave = ws.tpv('leave', 'slowpoke').then((r) => { leftAt = Date.now(); return r; });
+      await firstLeaving(pushed, () => leftAt !== 0);
+      const [json, text] = await Promise.all([ws.tpvJson<DaemonStatus>('status'), ws.tpv('status')]);
+      const askedAt = Date.now();
+      const r = await leave;
+      assert.equal(r.code, 0, r.stderr);
+      console.log(`# leave slowpoke took ${leftAt - t0} ms; tpv status answered ${askedAt - t0} ms after it began`);
+      assert.ok(askedAt < leftAt, 'tpv status answered while tpv leave was still running');
+      const i = json.intercepts.find((x) => x.workload === 'slowpoke');
+      assert.deepEqual(i && { state: i.state, mode: i.mode, local: i.localPort }, { state: 'leaving', mode: 'intercept', local: 18080 }, JSON.stringify(json.intercepts));
+      assert.match(text.stdout, /^slowpoke\s+default\s+intercept\s+leaving\s+18080 ← 80$/m);
+    } finally {
+      client.dispose();
+    }
+    const after0 = await ws.tpvJson<DaemonStatus>('status');
+    assert.deepEqual(after0.intercepts, []);
+    const c = await fromPod('http://slowpoke.default/');
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /pod=slowpoke-/, 'answered by a cluster pod right after tpv leave returned');
+    assert.deepEqual(await namespaceState(ws, 'default'), before0);
+  }
 
   test('a numeric target port (greeter in team-a): the service is pointed at the agent, then restored exactly', async () => {
     const t0 = Date.now();

@@ -12,8 +12,9 @@ import type { ClientConnection, RpcServer } from '../../../daemon/server/rpcServ
 
 interface Harness { client: MessageConnection; calls: string[]; statuses: DaemonStatus[]; quit: () => boolean; events: () => ConnectionEvents | undefined; release: () => void }
 
-function harness(opts: { failConnect?: string; holdConnect?: boolean } = {}): Harness {
+function harness(opts: { failConnect?: string; holdConnect?: boolean; holdLeave?: Promise<void> } = {}): Harness {
   const calls: string[] = [];
+  const leaves = new Map<string, Promise<void>>();
   let events: ConnectionEvents | undefined;
   let release: () => void = () => undefined;
   const connector: Connector = {
@@ -27,7 +28,15 @@ function harness(opts: { failConnect?: string; holdConnect?: boolean } = {}): Ha
         info: () => info,
         mappings: () => [],
         intercept: async () => { throw new Error('n/a'); },
-        leave: async () => undefined,
+        leave: async (workload) => {
+          calls.push(`leave ${workload}`);
+          if (!opts.holdLeave) return;
+          // Like the intercept manager: the leave is listed as under way until it ends.
+          const run = opts.holdLeave.finally(() => leaves.delete(workload));
+          leaves.set(workload, run);
+          await run;
+        },
+        leaving: (workload) => leaves.get(workload),
         interceptList: () => [],
         updateCredentials: () => calls.push('credentials'),
         disconnect: async () => { calls.push(`disconnect ${params.context}`); },
@@ -119,4 +128,36 @@ test('credential expiry reaches clients as a notification', async () => {
   assert.deepEqual(seen, ['lab']);
   await h.client.sendRequest(Methods.updateCredentials, { kubeconfig: 'new' });
   assert.ok(h.calls.includes('credentials'));
+});
+
+test('a leave of a workload that is being left joins that leave instead of queueing behind it', async () => {
+  let release: () => void = () => undefined;
+  const h = harness({ holdLeave: new Promise<void>((r) => { release = r; }) });
+  await h.client.sendRequest(Methods.connect, params('lab'));
+  const first = h.client.sendRequest(Methods.leave, { workload: 'echo' });
+  await new Promise((r) => setTimeout(r, 20));
+  let secondDone = false;
+  const second = h.client.sendRequest(Methods.leave, { workload: 'echo' }).then((s) => { secondDone = true; return s; });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(secondDone, false, 'the second leave answers only when the first has ended');
+  release();
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(a.connection.state, 'connected');
+  assert.equal(b.connection.state, 'connected');
+  assert.deepEqual(h.calls.filter((c) => c.startsWith('leave')), ['leave echo'], 'one teardown only');
+});
+
+test('a leave that joins a failing leave gets its error, as the user wrote it', async () => {
+  let fail: (e: Error) => void = () => undefined;
+  const h = harness({ holdLeave: new Promise<void>((_r, j) => { fail = j; }) });
+  await h.client.sendRequest(Methods.connect, params('lab'));
+  const outcome = (p: Promise<unknown>) => p.then(() => 'answered', (e: Error) => e.message);
+  const first = outcome(h.client.sendRequest(Methods.leave, { workload: 'echo' }));
+  await new Promise((r) => setTimeout(r, 20));
+  const second = outcome(h.client.sendRequest(Methods.leave, { workload: 'echo' }));
+  await new Promise((r) => setTimeout(r, 20));
+  const message = 'leaving default/echo was incomplete: could not restore the pod template';
+  fail(new Error(message));
+  assert.deepEqual(await Promise.all([first, second]), [message, message]);
+  assert.deepEqual(h.calls.filter((c) => c.startsWith('leave')), ['leave echo']);
 });

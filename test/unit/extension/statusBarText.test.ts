@@ -30,3 +30,17 @@ test('transitions spin; reconnecting warns with the cause', () => {
   assert.equal(r.alert, true);
   assert.match(r.tooltip, /port-forward closed/);
 });
+
+test('a leaving intercept is not counted as an intercept; it shows apart, with a spinner, and the tooltip names it', () => {
+  const intercept = { namespace: 'dev', kind: 'Deployment' as const, remotePort: 8080, localPort: 8080, mode: 'intercept' as const, since: 'x' };
+  const v = statusBarView(statusWith('connected', { context: 'lab', namespace: 'dev' }, {
+    vnatMappingCount: 1,
+    intercepts: [{ ...intercept, workload: 'echo', state: 'active' }, { ...intercept, workload: 'greeter', state: 'leaving' }],
+  }));
+  assert.equal(v.text, '$(plug) lab/dev · 1 VNAT · 1 intercept · $(sync~spin) 1 leaving');
+  assert.match(v.tooltip, /1 VNAT mapping\. Leaving dev\/greeter: being put back\. Click for actions\.$/);
+  const onlyLeaving = statusBarView(statusWith('connected', { context: 'lab', namespace: 'dev' }, { intercepts: [{ ...intercept, workload: 'greeter', state: 'leaving' }] }));
+  assert.equal(onlyLeaving.text, '$(plug) lab/dev · 0 VNAT · $(sync~spin) 1 leaving');
+  const gone = statusBarView(statusWith('connected', { context: 'lab', namespace: 'dev' }));
+  assert.equal(gone.text, '$(plug) lab/dev · 0 VNAT');
+});

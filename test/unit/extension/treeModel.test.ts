@@ -88,3 +88,31 @@ test('workloads: ReplicaSets owned by a Deployment are not listed; incomplete ob
   assert.equal(subnetDescription({ subnet: 'x', origin: 'pods', resolution: 'never-proxy' }), 'never proxied');
   assert.equal(subnetDescription({ subnet: 'x', origin: 'pods', resolution: 'allowed' }), 'allowed (conflict)');
 });
+
+test('a leaving intercept: "leaving…" with a spinner, no actions (no Leave, no Intercept), its info kept', () => {
+  const status = statusWith('connected', { context: 'lab', namespace: 'default' }, {
+    intercepts: [{ workload: 'echo', namespace: 'default', kind: 'Deployment', remotePort: 8080, localPort: 3000, mode: 'intercept', since: 't', state: 'leaving' }],
+  });
+  const echo = find(buildTree(status, cluster), (n) => n.label === 'echo')!;
+  assert.equal(echo.description, 'Deployment 2/2 · leaving…');
+  assert.equal(echo.icon, 'sync~spin');
+  assert.equal(echo.iconColor, undefined);
+  // package.json offers Leave on workload-intercepted and Intercept… on workload only.
+  assert.equal(echo.contextValue, 'workload-leaving');
+  assert.match(echo.tooltip!, /leaving the intercept: the workload is being put back; requests to it may be refused until this ends/);
+  assert.equal(echo.intercept?.state, 'leaving');
+  assert.equal(echo.id, 'wl:default/Deployment/echo', 'the same node as while intercepted, so the tree keeps its place');
+});
+
+test('an intercept from a daemon without the state field is shown as intercepted', () => {
+  const status = statusWith('connected', { context: 'lab', namespace: 'default' }, {
+    intercepts: [{ workload: 'echo', namespace: 'default', kind: 'Deployment', remotePort: 8080, localPort: 3000, mode: 'intercept', since: 't' }],
+  });
+  const echo = find(buildTree(status, cluster), (n) => n.label === 'echo')!;
+  assert.equal(echo.contextValue, 'workload-intercepted');
+  assert.equal(echo.icon, 'debug-alt');
+  const active = statusWith('connected', { context: 'lab', namespace: 'default' }, { intercepts: [{ ...status.intercepts[0]!, state: 'active' }] });
+  const { intercept: _a, ...withState } = find(buildTree(active, cluster), (n) => n.label === 'echo')!;
+  const { intercept: _b, ...withoutState } = echo;
+  assert.deepEqual(withState, withoutState, 'shown the same as state active');
+});
