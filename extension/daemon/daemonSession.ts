@@ -67,6 +67,10 @@ export class DaemonSession implements vscode.Disposable {
           client.dispose();
           return undefined;
         }
+        // Connect's ensure() may have started the daemon and adopted its own client while this
+        // look was under way (the periodic one fires when the socket has just appeared):
+        // adopting this one too would dispose that client and fail its connect request.
+        if (this.client) { client.dispose(); return this.client; }
         await this.adopt(client);
         return client;
       } catch {

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ensureCodeServer } from './codeServerInstall';
+import { extensionHostsUnder, readProcessTable, type ProcessEntry } from './processTree';
 
 export interface CodeServerOptions {
   vsix: string;
@@ -35,6 +36,15 @@ export class CodeServer {
 
   /** Everything the server printed (for failure messages). */
   get log(): string { return this.output; }
+
+  /** The server's process id (`ip netns exec` replaces itself with code-server, so this is code-server's own). */
+  get pid(): number | undefined { return this.child?.pid; }
+
+  /** The extension host processes of this server's windows (its descendants run with `--type=extensionHost`). */
+  extensionHosts(): ProcessEntry[] {
+    const pid = this.pid;
+    return pid === undefined ? [] : extensionHostsUnder(readProcessTable(), pid);
+  }
 
   async start(): Promise<void> {
     const install = ensureCodeServer(this.opts.log);

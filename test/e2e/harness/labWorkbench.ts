@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DaemonStatus } from '../../../daemon/protocol/rpc';
+import type { DaemonStatus, VnatMapping } from '../../../daemon/protocol/rpc';
 import type { LabInfo } from '../../lab/labLifecycle';
 import { uniquePrefix } from '../../support/netns';
 import { missingNetworkPrivileges } from '../../support/privileges';
@@ -99,6 +99,22 @@ export class LabWorkbench {
     const { DaemonClient } = await import('../../../client/daemon/daemonClient');
     const client = await DaemonClient.connect({ socketPath: this.socketPath });
     try { return await client.status(); } finally { client.dispose(); }
+  }
+
+  async daemonMappings(): Promise<VnatMapping[]> {
+    const { DaemonClient } = await import('../../../client/daemon/daemonClient');
+    const client = await DaemonClient.connect({ socketPath: this.socketPath });
+    try { return await client.vnatList(); } finally { client.dispose(); }
+  }
+
+  /** The daemon's log so far ('' before it wrote one). */
+  daemonLogText(): string {
+    try { return readFileSync(this.daemonLog, 'utf8'); } catch { return ''; }
+  }
+
+  /** A new window on the same workspace (the old one is closed first, abruptly); the extension activates in it as it would for a user. */
+  async reopenWindow(): Promise<void> {
+    await this.wb.openWindow(this.server.url);
   }
 
   /** For afterEach: a screenshot and the extension's and daemon's logs when the test failed. */

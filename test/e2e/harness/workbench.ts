@@ -17,7 +17,10 @@ export interface WorkbenchOptions {
 }
 
 export class Workbench {
-  private constructor(readonly context: BrowserContext, readonly page: Page, private readonly profileDir: string) {}
+  private constructor(readonly context: BrowserContext, private currentPage: Page, private readonly profileDir: string) {}
+
+  /** The window the helpers drive (replaced by openWindow). */
+  get page(): Page { return this.currentPage; }
 
   static async open(url: string, opts: WorkbenchOptions = {}): Promise<Workbench> {
     const profileDir = mkdtempSync(join(tmpdir(), 'tpv-e2e-chromium-'));
@@ -36,14 +39,49 @@ export class Workbench {
       timeout: 60_000,
     });
     const page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(30_000);
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
-    await page.locator('#workbench\\.parts\\.statusbar').waitFor();
-    const wb = new Workbench(context, page, profileDir);
-    // The workbench keeps restoring its layout for a moment; wait until the activity bar is there.
-    await page.locator('.activitybar .action-item').first().waitFor();
-    return wb;
+    await loadWorkbench(page, url);
+    return new Workbench(context, page, profileDir);
+  }
+
+  /**
+   * Closes the current window (the tab, without beforeunload handlers) and
+   * keeps the browser. The page may still tell code-server it is going, which
+   * then ends the window's extension host at once (freezeWindow first to
+   * prevent that).
+   */
+  async closeWindow(): Promise<void> {
+    await this.currentPage.close({ runBeforeUnload: false });
+  }
+
+  /**
+   * Freezes the window's page (Chromium's page lifecycle "frozen", as for a
+   * tab in the background of a suspended machine): none of its scripts run
+   * until it is closed, so the workbench cannot react to anything meanwhile
+   * (e.g. restart an extension host that died, or say goodbye to the server
+   * when it is closed).
+   */
+  async freezeWindow(): Promise<void> {
+    const cdp = await this.context.newCDPSession(this.currentPage);
+    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+    await cdp.detach();
+  }
+
+  /** A new window (tab) on `url` in the same browser profile; the helpers drive it from now on. */
+  async openWindow(url: string): Promise<void> {
+    if (!this.currentPage.isClosed()) await this.closeWindow();
+    const page = await this.context.newPage();
+    this.currentPage = page;
+    await loadWorkbench(page, url);
+  }
+
+  /** Whether a modal dialog (e.g. the consent dialog) is showing. */
+  async dialogVisible(): Promise<boolean> {
+    return this.page.locator('.monaco-dialog-box').isVisible();
+  }
+
+  /** Texts of the notification toasts showing now. */
+  async notificationTexts(): Promise<string[]> {
+    return (await this.page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts()).map((t) => t.trim());
   }
 
   async close(): Promise<void> {
@@ -196,6 +234,15 @@ export class Workbench {
     await this.page.keyboard.press('F1');
     await widget.waitFor({ state: 'visible' });
   }
+}
+
+async function loadWorkbench(page: Page, url: string): Promise<void> {
+  page.setDefaultTimeout(30_000);
+  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  await page.locator('#workbench\\.parts\\.statusbar').waitFor();
+  // The workbench keeps restoring its layout for a moment; wait until the activity bar is there.
+  await page.locator('.activitybar .action-item').first().waitFor();
 }
 
 function exactText(s: string): RegExp {
