@@ -27,6 +27,8 @@
 //   WINDOW       u32 credit increment: the receiver consumed that many bytes
 //   FIN          no payload: the sender will send no more DATA (half-close)
 //   RST          error payload: abort the stream in both directions
+//   BLOCKED      no payload (protocol ≥ 2): the sender has bytes for this
+//                stream but no credit; the receiver may grow its window
 //   PING / PONG  8 opaque bytes, echoed
 //   DNS_QUERY    a DNS wire-format query; the id correlates the answer
 //   DNS_REPLY    the nameserver's wire-format answer
@@ -34,13 +36,30 @@
 //   GOAWAY       error payload: the sender is closing the session
 //
 // Error payload: u8 code length, ASCII code (errno name), UTF-8 message.
+//
+// Early data (protocol 2): an OPEN of a TCP stream with flag EARLY_DATA lets
+// its opener send DATA (and FIN) before OPEN_OK arrives, at most
+// EARLY_DATA_LIMIT bytes. The accepting side holds them until its dial
+// succeeds and then delivers them ahead of anything else; they count against
+// its announced window, so the opener's credit after OPEN_OK is that window
+// minus what it already sent. On OPEN_FAIL the bytes are dropped and the
+// opener's stream fails with the dial's error. This saves a tunnel round
+// trip per connection (the request rides with the OPEN).
 
 export const FRAME_HEADER_BYTES = 10;
 /** Largest payload of any frame; DATA larger than this is split. */
 export const MAX_FRAME_PAYLOAD = 64 * 1024;
 /** Wire protocol versions this build speaks (inclusive range). */
 export const TUNNEL_PROTOCOL_MIN = 1;
-export const TUNNEL_PROTOCOL_MAX = 1;
+export const TUNNEL_PROTOCOL_MAX = 2;
+/** The first protocol version whose OPEN may carry EARLY_DATA. */
+export const EARLY_DATA_PROTOCOL = 2;
+/** The first protocol version with BLOCKED frames (window auto-tuning). */
+export const BLOCKED_PROTOCOL = 2;
+/** OPEN flag: DATA may follow before OPEN_OK (protocol ≥ 2, TCP only). */
+export const OPEN_FLAG_EARLY_DATA = 0x01;
+/** Bytes an opener may send before OPEN_OK. */
+export const EARLY_DATA_LIMIT = 64 * 1024;
 
 export const FrameType = {
   HELLO: 0x01,
@@ -53,6 +72,7 @@ export const FrameType = {
   WINDOW: 0x14,
   FIN: 0x15,
   RST: 0x16,
+  BLOCKED: 0x17,
   PING: 0x20,
   PONG: 0x21,
   DNS_QUERY: 0x30,

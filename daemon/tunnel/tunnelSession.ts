@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { FrameDecoder } from './frameDecoder';
 import {
-  EMPTY, FrameFormatError, FrameType, TUNNEL_PROTOCOL_MAX, TUNNEL_PROTOCOL_MIN,
+  BLOCKED_PROTOCOL, EARLY_DATA_LIMIT, EARLY_DATA_PROTOCOL, EMPTY, FrameFormatError, FrameType, OPEN_FLAG_EARLY_DATA, TUNNEL_PROTOCOL_MAX, TUNNEL_PROTOCOL_MIN,
   decodeError, decodeJson, decodeOpen, decodeU32, encodeError, encodeHeader, encodeJson, encodeOpen, encodeU32,
   frameTypeName, type FrameTypeValue, type StreamKind,
 } from './frames';
@@ -23,6 +23,7 @@ import { TunnelError, remoteCodeOf, toTunnelErrorCode, type RemoteErrorCode } fr
 import { TunnelStream, type StreamTarget } from './tunnelStream';
 
 export const DEFAULT_STREAM_WINDOW = 256 * 1024;
+export const DEFAULT_MAX_STREAM_WINDOW = 4 * 1024 * 1024;
 
 export type TunnelLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type TunnelLog = (level: TunnelLogLevel, message: string) => void;
@@ -30,6 +31,8 @@ export type TunnelLog = (level: TunnelLogLevel, message: string) => void;
 export interface TunnelSessionOptions {
   /** Receive window per stream (bytes). Default 256 KiB. */
   streamWindow?: number;
+  /** A stream whose consumer keeps up may grow its window up to this (bytes). Default 4 MiB. */
+  maxStreamWindow?: number;
   /** A PING goes out this often. Default 10 s. */
   keepaliveIntervalMs?: number;
   /** The session is declared dead when nothing arrived for this long. Default 30 s. */
@@ -81,6 +84,13 @@ export interface OpenTarget {
 
 export interface InboundMeta extends OpenTarget {}
 
+/** A TCP stream opened with early data: usable at once; `opened` settles with the peer's dial. */
+export interface EarlyTcpOpen {
+  stream: TunnelStream;
+  /** Resolves on OPEN_OK; rejects with the dial's error (the stream has failed with it too). */
+  opened: Promise<void>;
+}
+
 /** A stream the peer wants to open; answer exactly once. */
 export interface IncomingOpen {
   readonly kind: StreamKind;
@@ -114,7 +124,8 @@ export interface TunnelSessionEvents {
 }
 
 interface PendingOpen {
-  resolve: (v: TunnelStream | TunnelDatagrams) => void;
+  /** The stream is in `streams` already; OPEN_OK has granted its credit. */
+  resolve: () => void;
   reject: (e: TunnelError) => void;
   timer: NodeJS.Timeout;
   target: StreamTarget;
@@ -153,6 +164,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
   private bytesIn = 0;
   private bytesOut = 0;
   private readonly streamWindow: number;
+  readonly maxStreamWindow: number;
   private readonly opts: Required<Omit<TunnelSessionOptions, 'handleOpen' | 'handleDns' | 'log'>> & Pick<TunnelSessionOptions, 'handleOpen' | 'handleDns'>;
   private readonly log: TunnelLog;
   readonly datagramBacklogLimit: number;
@@ -181,8 +193,10 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
   private constructor(private readonly transport: Duplex, readonly role: 'initiator' | 'acceptor', options: TunnelSessionOptions) {
     super();
     this.streamWindow = options.streamWindow ?? DEFAULT_STREAM_WINDOW;
+    this.maxStreamWindow = Math.max(this.streamWindow, options.maxStreamWindow ?? DEFAULT_MAX_STREAM_WINDOW);
     this.opts = {
       streamWindow: this.streamWindow,
+      maxStreamWindow: this.maxStreamWindow,
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 10_000,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 30_000,
       openTimeoutMs: options.openTimeoutMs ?? 15_000,
@@ -197,7 +211,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     this.datagramBacklogLimit = this.opts.datagramBacklogLimit;
     this.log = options.log ?? (() => {});
     this.nextStreamId = role === 'initiator' ? 1 : 2;
-    this.decoder = new FrameDecoder((type, id, payload) => this.onFrame(type, id, payload));
+    this.decoder = new FrameDecoder((type, id, payload, flags) => this.onFrame(type, id, payload, flags));
     transport.on('data', this.onTransportData);
     transport.on('drain', this.onDrain);
     transport.on('end', () => this.close(new TunnelError('ETUNNELCLOSED', 'the other end closed the tunnel connection')));
@@ -220,6 +234,10 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     return this.blocked;
   }
 
+  get signalsBlocked(): boolean {
+    return this.version >= BLOCKED_PROTOCOL;
+  }
+
   get transportBacklog(): number {
     return this.transport.writableLength;
   }
@@ -232,6 +250,29 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
   /** Opens a UDP association to host:port through the peer. */
   openUdp(target: OpenTarget): Promise<TunnelDatagrams> {
     return this.open({ kind: 'udp', ...target }) as Promise<TunnelDatagrams>;
+  }
+
+  /**
+   * Opens a TCP stream whose bytes may leave before the peer has dialled
+   * (protocol ≥ 2): the first request rides with the OPEN instead of waiting
+   * a round trip for OPEN_OK. Undefined when the session cannot (not open, or
+   * the peer speaks protocol 1); callers then use openTcp(). If the dial fails
+   * the stream fails with the peer's error, after its user may have written.
+   */
+  openTcpEarly(target: OpenTarget): EarlyTcpOpen | undefined {
+    if (this.phase !== 'open' || this.version < EARLY_DATA_PROTOCOL) return undefined;
+    const { id, stream } = this.startOpen({ kind: 'tcp', ...target }, EARLY_DATA_LIMIT) as { id: number; stream: TunnelStream };
+    const opened = new Promise<void>((resolve, reject) => {
+      this.awaitOpenAnswer(id, stream.target, () => resolve(), (e) => {
+        // The stream's user sees the dial's error as a reset of the stream.
+        stream.onRemoteReset(e.code, e.message);
+        reject(e);
+      });
+    });
+    // The stream carries the failure to its user; a caller that ignores `opened` must not crash the process.
+    opened.catch(() => undefined);
+    this.sendControl(FrameType.OPEN, id, encodeOpen({ kind: 'tcp', window: this.streamWindow, host: target.host, port: target.port, meta: target.meta }), OPEN_FLAG_EARLY_DATA);
+    return { stream, opened };
   }
 
   /** Sends a DNS query (wire format) to the peer's resolver and returns its wire-format answer. */
@@ -328,9 +369,9 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     this.rawWrite(encodeHeader(FrameType.DATA, streamId, payload.length), payload);
   }
 
-  sendControl(type: FrameTypeValue, streamId: number, payload: Buffer = EMPTY): void {
+  sendControl(type: FrameTypeValue, streamId: number, payload: Buffer = EMPTY, flags = 0): void {
     if (this.phase === 'closed') return;
-    this.rawWrite(encodeHeader(type, streamId, payload.length), payload.length > 0 ? payload : undefined);
+    this.rawWrite(encodeHeader(type, streamId, payload.length, flags), payload.length > 0 ? payload : undefined);
   }
 
   waitForWritable(stream: TunnelStream): void {
@@ -341,34 +382,44 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
 
   streamGone(streamId: number): void {
     this.streams.delete(streamId);
+    // An early-data stream its user closed before the peer answered: its answer no longer matters.
+    const p = this.pendingOpens.get(streamId);
+    if (p) { clearTimeout(p.timer); this.pendingOpens.delete(streamId); }
   }
 
   // ---------------------------------------------------------------- internals
 
   private open(target: StreamTarget): Promise<TunnelStream | TunnelDatagrams> {
     if (this.phase !== 'open') return Promise.reject(this.notOpenError());
+    const { id, stream } = this.startOpen(target, 0);
+    return new Promise((resolve, reject) => {
+      this.awaitOpenAnswer(id, target, () => resolve(stream), (e) => { this.streams.delete(id); reject(e); });
+      this.sendControl(FrameType.OPEN, id, encodeOpen({ kind: target.kind, window: this.streamWindow, host: target.host, port: target.port, meta: target.meta }));
+    });
+  }
+
+  /** A new stream id and its entry; `provisionalCredit` is what it may send before OPEN_OK. */
+  private startOpen(target: StreamTarget, provisionalCredit: number): { id: number; stream: TunnelStream | TunnelDatagrams } {
     const id = this.nextStreamId;
     this.nextStreamId += 2;
     if (this.nextStreamId > 0xfffffffe) {
       this.close(new TunnelError('ETUNNELCLOSED', 'stream ids exhausted; reconnecting'));
     }
-    const entry = target.kind === 'tcp'
-      ? new TunnelStream(this, id, target, this.streamWindow)
+    const stream = target.kind === 'tcp'
+      ? new TunnelStream(this, id, target, this.streamWindow, provisionalCredit)
       : new TunnelDatagrams(this, id, target, this.opts.udpIdleMs);
-    this.streams.set(id, entry);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.pendingOpens.delete(id)) return;
-        this.streams.delete(id);
-        this.sendControl(FrameType.RST, id, encodeError('ETIMEDOUT', 'open timed out'));
-        reject(new TunnelError('ETIMEDOUT', `${target.host}:${target.port} did not answer within ${this.opts.openTimeoutMs} ms (dialed from inside the cluster)`));
-      }, this.opts.openTimeoutMs);
-      this.pendingOpens.set(id, {
-        resolve, timer, target,
-        reject: (e) => { this.streams.delete(id); reject(e); },
-      });
-      this.sendControl(FrameType.OPEN, id, encodeOpen({ kind: target.kind, window: this.streamWindow, host: target.host, port: target.port, meta: target.meta }));
-    });
+    this.streams.set(id, stream);
+    return { id, stream };
+  }
+
+  private awaitOpenAnswer(id: number, target: StreamTarget, resolve: () => void, reject: (e: TunnelError) => void): void {
+    const timer = setTimeout(() => {
+      if (!this.pendingOpens.delete(id)) return;
+      this.streams.delete(id);
+      this.sendControl(FrameType.RST, id, encodeError('ETIMEDOUT', 'open timed out'));
+      reject(new TunnelError('ETIMEDOUT', `${target.host}:${target.port} did not answer within ${this.opts.openTimeoutMs} ms (dialed from inside the cluster)`));
+    }, this.opts.openTimeoutMs);
+    this.pendingOpens.set(id, { resolve, reject, timer, target });
   }
 
   private readonly onTransportData = (chunk: Buffer): void => {
@@ -415,7 +466,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     if (!ok && this.transport.writableLength >= this.opts.transportBacklogLimit) this.blocked = true;
   }
 
-  private onFrame(type: FrameTypeValue, id: number, payload: Buffer): void {
+  private onFrame(type: FrameTypeValue, id: number, payload: Buffer, flags: number): void {
     if (this.phase === 'handshake') {
       this.onHandshakeFrame(type, payload);
       return;
@@ -424,7 +475,9 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     switch (type) {
       case FrameType.DATA: {
         const s = this.streams.get(id);
-        if (s) s.onRemoteData(payload);
+        if (s) { s.onRemoteData(payload); return; }
+        const inc = this.incoming.get(id);
+        if (inc) { this.onEarlyData(inc, payload); return; }
         // Unknown ids: data that crossed our RST in flight; dropping it is correct.
         return;
       }
@@ -434,8 +487,14 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
         return;
       }
       case FrameType.OPEN:
-        this.onOpen(id, payload);
+        this.onOpen(id, payload, flags);
         return;
+      case FrameType.BLOCKED: {
+        if (this.version < BLOCKED_PROTOCOL) { this.protocolError(`BLOCKED under protocol ${this.version}`); return; }
+        const s = this.streams.get(id);
+        if (s instanceof TunnelStream) s.onRemoteBlocked();
+        return;
+      }
       case FrameType.OPEN_OK: {
         const p = this.pendingOpens.get(id);
         if (!p) return;
@@ -444,7 +503,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
         const s = this.streams.get(id);
         if (!s) return;
         if (s instanceof TunnelStream) s.grantInitialCredit(decodeU32(payload, 'OPEN_OK'));
-        p.resolve(s);
+        p.resolve();
         return;
       }
       case FrameType.OPEN_FAIL: {
@@ -456,9 +515,16 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
         p.reject(new TunnelError(toTunnelErrorCode(e.code), `${p.target.host}:${p.target.port}: ${e.message}`));
         return;
       }
-      case FrameType.FIN:
-        this.streams.get(id)?.onRemoteFin();
+      case FrameType.FIN: {
+        const s = this.streams.get(id);
+        if (s) { s.onRemoteFin(); return; }
+        const inc = this.incoming.get(id);
+        if (inc) {
+          if (!inc.early) this.protocolError(`the peer ended stream ${id} before it was open, without early data`);
+          else inc.early.fin = true;
+        }
         return;
+      }
       case FrameType.RST: {
         const e = decodeError(payload);
         const inc = this.incoming.get(id);
@@ -516,18 +582,23 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     }
   }
 
-  private onOpen(id: number, payload: Buffer): void {
+  private onOpen(id: number, payload: Buffer, flags: number): void {
     const peerParity = this.role === 'initiator' ? 0 : 1;
     if (id % 2 !== peerParity || id === 0 || this.streams.has(id) || this.incoming.has(id)) {
       this.protocolError(`the peer opened stream ${id}, which is not its to open or already in use`);
       return;
     }
     const open = decodeOpen(payload);
+    const early = (flags & OPEN_FLAG_EARLY_DATA) !== 0;
+    if (early && (this.version < EARLY_DATA_PROTOCOL || open.kind !== 'tcp')) {
+      this.protocolError(`early data on ${open.kind} stream ${id} under protocol ${this.version}`);
+      return;
+    }
     if (this.streams.size + this.incoming.size >= this.opts.maxStreams) {
       this.sendControl(FrameType.OPEN_FAIL, id, encodeError('EMFILE', `too many streams (${this.opts.maxStreams}) on this tunnel`));
       return;
     }
-    const request = new IncomingOpenImpl(this, id, open.kind, open.host, open.port, open.meta, open.window);
+    const request = new IncomingOpenImpl(this, id, open.kind, open.host, open.port, open.meta, open.window, early);
     this.incoming.set(id, request);
     try {
       if (this.opts.handleOpen) {
@@ -543,8 +614,23 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     }
   }
 
+  /** Holds DATA that came with an early-data OPEN until the open is answered. */
+  private onEarlyData(inc: IncomingOpenImpl, payload: Buffer): void {
+    const early = inc.early;
+    if (!early || early.fin) {
+      this.protocolError(early ? 'the peer sent early data after ending its stream' : 'the peer sent data on a stream that is not open yet, without early data');
+      return;
+    }
+    early.bytes += payload.length;
+    if (early.bytes > EARLY_DATA_LIMIT) {
+      this.protocolError(`the peer sent more than ${EARLY_DATA_LIMIT} bytes of early data`);
+      return;
+    }
+    early.chunks.push(payload);
+  }
+
   /** Called by IncomingOpenImpl. */
-  answerOpen(id: number, kind: StreamKind, accepted: boolean, target: StreamTarget, peerWindow: number, error?: { code: string; message: string }): TunnelStream | TunnelDatagrams | undefined {
+  answerOpen(id: number, kind: StreamKind, accepted: boolean, target: StreamTarget, peerWindow: number, error?: { code: string; message: string }, early?: EarlyData): TunnelStream | TunnelDatagrams | undefined {
     this.incoming.delete(id);
     if (!accepted) {
       this.sendControl(FrameType.OPEN_FAIL, id, encodeError(error!.code, error!.message));
@@ -556,6 +642,10 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     if (entry instanceof TunnelStream) entry.grantInitialCredit(peerWindow);
     this.streams.set(id, entry);
     this.sendControl(FrameType.OPEN_OK, id, encodeU32(this.streamWindow));
+    if (early && entry instanceof TunnelStream) {
+      for (const chunk of early.chunks) entry.onEarlyData(chunk);
+      if (early.fin) entry.onRemoteFin();
+    }
     return entry;
   }
 
@@ -673,9 +763,18 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
   }
 }
 
+/** Bytes (and a FIN) that arrived with an early-data OPEN before it was answered. */
+interface EarlyData {
+  chunks: Buffer[];
+  bytes: number;
+  fin: boolean;
+}
+
 class IncomingOpenImpl implements IncomingOpen {
   answered = false;
   cancelled = false;
+  /** Set when the OPEN allowed early data. */
+  early: EarlyData | undefined;
 
   constructor(
     private readonly session: TunnelSession,
@@ -685,7 +784,10 @@ class IncomingOpenImpl implements IncomingOpen {
     readonly port: number,
     readonly meta: Record<string, string> | undefined,
     private readonly peerWindow: number,
-  ) {}
+    allowsEarlyData = false,
+  ) {
+    if (allowsEarlyData) this.early = { chunks: [], bytes: 0, fin: false };
+  }
 
   acceptStream(): TunnelStream {
     if (this.kind !== 'tcp') throw new TunnelError('EINVAL', 'a UDP open must be accepted with acceptDatagrams()');
@@ -705,13 +807,16 @@ class IncomingOpenImpl implements IncomingOpen {
 
   cancel(): void {
     this.cancelled = true;
+    this.early = undefined;
   }
 
   private answer(accepted: boolean): TunnelStream | TunnelDatagrams {
     if (this.answered) throw new Error('this open request was already answered');
     if (this.cancelled || this.session.isClosed) throw new TunnelError('ECANCELED', `the peer stopped waiting for ${this.host}:${this.port}`);
     this.answered = true;
-    return this.session.answerOpen(this.id, this.kind, accepted, this.target(), this.peerWindow)!;
+    const early = this.early;
+    this.early = undefined;
+    return this.session.answerOpen(this.id, this.kind, accepted, this.target(), this.peerWindow, undefined, early)!;
   }
 
   private target(): StreamTarget {

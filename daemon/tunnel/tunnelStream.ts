@@ -7,6 +7,18 @@
 // stops the peer after one window, and the shared transport keeps flowing for
 // every other stream (no head-of-line blocking beyond the window).
 //
+// Window auto-tuning: a fixed window caps a stream at window / round trip,
+// and a tunnel through an API server has a long round trip under load. A
+// sender out of credit says so once (BLOCKED, protocol ≥ 2, as QUIC's
+// STREAM_DATA_BLOCKED). If by then our consumer has taken every byte, the
+// window, not the consumer, is what limits the stream: it doubles (up to the
+// session's maximum) and the extra credit goes out at once. A slow consumer
+// never grows its window (its bytes still queue when BLOCKED arrives), so the
+// slow-reader bound stays the initial window; only a stream that drains as
+// fast as it fills grows. A grown stream whose consumer stops may hold up to
+// its grown window (as a kernel socket holds up to its autotuned buffer), and
+// once its consumer reads slower than the bytes come, the window shrinks back.
+//
 // Send side: a write is split into DATA frames of at most 64 KiB and at most
 // the credit the peer granted; the write's callback runs only once its last
 // byte went to the transport, so Writable back-pressure (`write()` → false,
@@ -21,6 +33,10 @@ export interface StreamHost {
   /** True while the transport's buffer is full; DATA must wait for its turn. */
   readonly writeBlocked: boolean;
   readonly isClosed: boolean;
+  /** The largest receive window a stream may grow to (bytes). */
+  readonly maxStreamWindow: number;
+  /** True when the peer understands BLOCKED (protocol ≥ 2). */
+  readonly signalsBlocked: boolean;
   sendData(streamId: number, payload: Buffer): void;
   sendControl(type: FrameTypeValue, streamId: number, payload?: Buffer): void;
   /** Calls `flushWrites()` once the transport drains. */
@@ -42,7 +58,7 @@ export class TunnelStream extends Duplex {
   /** Bytes the peer sent that we have not credited back yet. */
   private outstanding = 0;
   private consumedUncredited = 0;
-  private readonly creditBatch: number;
+  private creditBatch: number;
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
   private wantRead = false;
@@ -55,6 +71,10 @@ export class TunnelStream extends Duplex {
   private pendingCallback: ((err?: Error | null) => void) | null = null;
   /** Managed by the host's writable queue. */
   waitingForWritable = false;
+  /** The receive window now; starts at `receiveWindow` and may grow to the host's maximum. */
+  private window: number;
+  /** BLOCKED went out for the current lack of credit. */
+  private blockedSent = false;
 
   constructor(
     private readonly host: StreamHost,
@@ -62,9 +82,13 @@ export class TunnelStream extends Duplex {
     readonly target: StreamTarget,
     /** Our receive window, as announced to the peer. */
     readonly receiveWindow: number,
+    /** Bytes we may send before the peer's window is known (early data, protocol ≥ 2). */
+    private provisionalCredit = 0,
   ) {
     super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    this.window = receiveWindow;
     this.creditBatch = Math.max(1, Math.floor(receiveWindow / 4));
+    this.sendCredit = provisionalCredit;
   }
 
   /** Bytes received from the peer and not yet handed to the consumer. */
@@ -72,9 +96,19 @@ export class TunnelStream extends Duplex {
     return this.queuedBytes;
   }
 
-  /** Called when the peer's OPEN_OK (or its OPEN) tells us its window. */
+  /** The receive window in force (grown by auto-tuning). */
+  get currentReceiveWindow(): number {
+    return this.window;
+  }
+
+  /**
+   * Called when the peer's OPEN_OK (or its OPEN) tells us its window. Early
+   * data already sent counts against it, so the credit may start below zero.
+   */
   grantInitialCredit(window: number): void {
-    this.sendCredit = window;
+    this.sendCredit += window - this.provisionalCredit;
+    this.provisionalCredit = 0;
+    this.flushWrites();
   }
 
   // ---------------------------------------------------------------- from the session
@@ -86,8 +120,8 @@ export class TunnelStream extends Duplex {
       return;
     }
     this.outstanding += payload.length;
-    if (this.outstanding > this.receiveWindow) {
-      this.fail(new TunnelError('EPROTO', `the peer overran the ${this.receiveWindow}-byte window of stream ${this.id}`));
+    if (this.outstanding > this.window) {
+      this.fail(new TunnelError('EPROTO', `the peer overran the ${this.window}-byte window of stream ${this.id}`));
       return;
     }
     if (this.wantRead && this.queue.length === 0) {
@@ -98,9 +132,35 @@ export class TunnelStream extends Duplex {
     }
   }
 
+  /** The peer has bytes for us but no credit. */
+  onRemoteBlocked(): void {
+    if (this.destroyed || this.queue.length > 0) return;
+    this.growWindow();
+  }
+
+  private growWindow(): void {
+    const extra = Math.min(this.window, this.host.maxStreamWindow - this.window);
+    if (extra <= 0 || this.remoteFinished || this.host.isClosed || this.destroyed) return;
+    this.window += extra;
+    this.creditBatch = Math.max(1, Math.floor(this.window / 4));
+    this.host.sendControl(FrameType.WINDOW, this.id, encodeU32(extra));
+  }
+
+  /**
+   * Bytes the peer sent with its OPEN, before it knew our window: they count
+   * as outstanding (and are credited back when consumed) but cannot overrun.
+   */
+  onEarlyData(payload: Buffer): void {
+    if (this.destroyed) return;
+    this.outstanding += payload.length;
+    this.queue.push(payload);
+    this.queuedBytes += payload.length;
+  }
+
   onRemoteWindow(increment: number): void {
     if (this.destroyed) return;
     this.sendCredit += increment;
+    this.blockedSent = false;
     if (this.sendCredit > 0xffffffff) {
       this.fail(new TunnelError('EPROTO', `the peer granted more than 4 GiB of credit on stream ${this.id}`));
       return;
@@ -132,7 +192,13 @@ export class TunnelStream extends Duplex {
   flushWrites(): void {
     while (this.pending) {
       if (this.destroyed || this.host.isClosed) return;
-      if (this.sendCredit <= 0) return;
+      if (this.sendCredit <= 0) {
+        if (!this.blockedSent && this.host.signalsBlocked && !this.host.isClosed) {
+          this.blockedSent = true;
+          this.host.sendControl(FrameType.BLOCKED, this.id);
+        }
+        return;
+      }
       if (this.host.writeBlocked) {
         this.host.waitForWritable(this);
         return;
@@ -207,7 +273,15 @@ export class TunnelStream extends Duplex {
       const n = this.consumedUncredited;
       this.consumedUncredited = 0;
       this.outstanding -= n;
-      this.host.sendControl(FrameType.WINDOW, this.id, encodeU32(n));
+      // Bytes still waiting mean the consumer has fallen behind: a grown window
+      // shrinks back towards the initial one by withholding credit, so a stream
+      // that ran fast and then slowed does not keep a large bound for good.
+      const shrink = this.queue.length > 0 ? Math.min(n, this.window - this.receiveWindow) : 0;
+      if (shrink > 0) {
+        this.window -= shrink;
+        this.creditBatch = Math.max(1, Math.floor(this.window / 4));
+      }
+      if (n > shrink) this.host.sendControl(FrameType.WINDOW, this.id, encodeU32(n - shrink));
     }
   }
 }

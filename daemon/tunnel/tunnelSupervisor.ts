@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { backoffDelay, type BackoffOptions } from './backoff';
 import type { TunnelDatagrams } from './tunnelDatagrams';
 import { TunnelError } from './tunnelErrors';
-import { TunnelSession, type InboundMeta, type OpenTarget, type TunnelLog, type TunnelSessionOptions } from './tunnelSession';
+import { TunnelSession, type EarlyTcpOpen, type InboundMeta, type OpenTarget, type TunnelLog, type TunnelSessionOptions } from './tunnelSession';
 import type { TunnelStream } from './tunnelStream';
 
 export type TunnelState = 'idle' | 'connecting' | 'up' | 'down' | 'stopped';
@@ -104,6 +104,11 @@ export class TunnelSupervisor extends EventEmitter<TunnelSupervisorEvents> {
   openTcp(target: OpenTarget): Promise<TunnelStream> {
     const s = this.current;
     return s ? s.openTcp(target) : Promise.reject(this.downError());
+  }
+
+  /** An early-data open on the live session, or undefined (down, or a protocol-1 relay). */
+  openTcpEarly(target: OpenTarget): EarlyTcpOpen | undefined {
+    return this.current?.openTcpEarly(target);
   }
 
   openUdp(target: OpenTarget): Promise<TunnelDatagrams> {

@@ -116,3 +116,76 @@ test('a congested transport serves streams in turn, not one after the other', as
   assert.ok(firstHalf.some((e) => e.startsWith('1:')) && firstHalf.some((e) => e.startsWith('2:')), 'both streams progress during the first half');
   daemon.close();
 });
+
+/** Seconds to send `data` over a fresh stream of a session pair joined by a link with `latencyMs` one-way delay. */
+async function transferOverLatency(data: Buffer, latencyMs: number, maxStreamWindow: number): Promise<{ seconds: number; window: number }> {
+  let relayStream: TunnelStream | undefined;
+  const { daemon } = await sessionPair({ maxStreamWindow }, {
+    maxStreamWindow,
+    handleOpen: (req: IncomingOpen) => { relayStream = expectClose(req.acceptStream()); },
+  }, undefined, latencyMs);
+  const s = expectClose(await daemon.openTcp({ host: 'sink', port: 3 }));
+  await until(() => relayStream !== undefined);
+  const got = readAll(relayStream!);
+  const t0 = performance.now();
+  s.end(data);
+  assert.equal(sha(await got), sha(data), 'the bytes arrive intact');
+  const seconds = (performance.now() - t0) / 1000;
+  const window = relayStream!.currentReceiveWindow;
+  daemon.close();
+  return { seconds, window };
+}
+
+test('auto-tuning: over a link with a 10 ms delay the window grows to the maximum (and no further) and the transfer is several times faster', async () => {
+  const data = patterned(12 * 1024 * 1024, 11);
+  const fixed = await transferOverLatency(data, 10, WINDOW);
+  const tuned = await transferOverLatency(data, 10, 4 * 1024 * 1024);
+  assert.equal(fixed.window, WINDOW, 'a maximum equal to the initial window never grows');
+  assert.equal(tuned.window, 4 * 1024 * 1024, 'the window grew to the maximum');
+  console.log(`# 12 MiB over a 10 ms link: fixed 256 KiB window ${fixed.seconds.toFixed(2)} s, auto-tuned ${tuned.seconds.toFixed(2)} s`);
+  assert.ok(tuned.seconds * 3 < fixed.seconds, `auto-tuned ${tuned.seconds.toFixed(2)} s is not 3× faster than fixed ${fixed.seconds.toFixed(2)} s`);
+});
+
+test('auto-tuning: a consumer that never keeps up never grows the window (the slow-reader bound stays one initial window)', async () => {
+  let slow: TunnelStream | undefined;
+  const { daemon } = await sessionPair({}, { handleOpen: (req: IncomingOpen) => { slow = expectClose(req.acceptStream()); slow.pause(); } });
+  const s = expectClose(await daemon.openTcp({ host: 'slow', port: 1 }));
+  const first = await writeUntilStalled(s, patterned(4 * 1024 * 1024, 2), 150);
+  assert.equal(first.stalled, true);
+  assert.equal(slow!.currentReceiveWindow, WINDOW);
+  assert.ok(slow!.queuedReceiveBytes <= WINDOW);
+  daemon.close();
+});
+
+test('auto-tuning: a grown window shrinks back to the initial one once the consumer falls behind', async () => {
+  let relayStream: TunnelStream | undefined;
+  const { daemon } = await sessionPair({}, {
+    handleOpen: (req: IncomingOpen) => { relayStream = expectClose(req.acceptStream()); },
+  }, undefined, 5);
+  const s = expectClose(await daemon.openTcp({ host: 'sink', port: 3 }));
+  await until(() => relayStream !== undefined);
+  const r = relayStream!;
+  let received = 0;
+  let slow = false;
+  r.on('data', (c: Buffer) => {
+    received += c.length;
+    if (slow) { r.pause(); setTimeout(() => r.resume(), 2); }
+  });
+  const data = patterned(64 * 1024 * 1024, 13);
+  const writing = (async () => {
+    for (let off = 0; off < data.length; off += CHUNK) {
+      if (!s.write(data.subarray(off, off + CHUNK))) await once(s, 'drain');
+    }
+    s.end();
+  })();
+  await until(() => r.currentReceiveWindow > WINDOW, 5000, 'the window to grow while the consumer keeps up');
+  const grown = r.currentReceiveWindow;
+  slow = true;
+  await until(() => r.currentReceiveWindow === WINDOW, 20_000, 'the window to shrink back while the consumer lags');
+  console.log(`# window grew to ${grown / 1024} KiB, shrank back to ${WINDOW / 1024} KiB after ${(received / 1048576).toFixed(1)} MiB`);
+  assert.ok(r.queuedReceiveBytes <= grown);
+  slow = false;
+  await writing;
+  await until(() => received === data.length, 20_000, 'every byte to arrive');
+  daemon.close();
+});

@@ -17,8 +17,9 @@ export async function sessionPair(
   daemonOpts: Partial<ConnectOptions> = {},
   relayOpts: Partial<AcceptOptions> = {},
   pipeHighWaterMark?: number,
+  latencyMs?: number,
 ): Promise<SessionPair> {
-  const [daemonEnd, relayEnd] = memoryPipe({ highWaterMark: pipeHighWaterMark });
+  const [daemonEnd, relayEnd] = memoryPipe({ highWaterMark: pipeHighWaterMark, latencyMs });
   const relayP = TunnelSession.accept(relayEnd, {
     expectedSecret: TEST_SECRET,
     hello: { software: 'tpv-relay', softwareVersion: 'test', mode: 'relay' },
