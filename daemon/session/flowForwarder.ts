@@ -1,6 +1,8 @@
 // Joins the system stack to the tunnel: a TCP flow to a cluster or virtual
 // IP is admitted only once the relay has dialled the real address (so a
-// refused port is a refused connect locally), then bytes are piped both ways
+// refused port is a refused connect locally), unless the destination has
+// just answered other connections (earlyOpenPolicy.ts): then it is admitted
+// at once and its first bytes ride with the open. Bytes are piped both ways
 // with back-pressure; UDP datagrams ride per-flow associations.
 import type { Socket } from 'node:net';
 import type { ScopedLogger } from '../log/logger';
@@ -8,11 +10,14 @@ import type { FlowEndpoints, TcpVerdict, UdpDatagram } from '../stack/flowTypes'
 import { isTunnelError } from '../tunnel/tunnelErrors';
 import type { TunnelDatagrams } from '../tunnel/tunnelDatagrams';
 import type { TunnelStream } from '../tunnel/tunnelStream';
-import type { OpenTarget } from '../tunnel/tunnelSession';
+import type { EarlyTcpOpen, OpenTarget } from '../tunnel/tunnelSession';
+import { EarlyOpenPolicy } from './earlyOpenPolicy';
 import type { MappingRegistry } from './mappingRegistry';
 
 export interface TunnelOpener {
   openTcp(target: OpenTarget): Promise<TunnelStream>;
+  /** A stream usable before the dial is confirmed; undefined when the tunnel cannot (down, or an old relay). */
+  openTcpEarly?(target: OpenTarget): EarlyTcpOpen | undefined;
   openUdp(target: OpenTarget): Promise<TunnelDatagrams>;
 }
 
@@ -55,6 +60,7 @@ interface UdpFlow {
 export class FlowForwarder {
   private readonly udp = new Map<string, UdpFlow>();
   private readonly sweep: NodeJS.Timeout;
+  private readonly earlyOpens = new EarlyOpenPolicy();
 
   constructor(
     private readonly tunnel: TunnelOpener,
@@ -67,22 +73,39 @@ export class FlowForwarder {
     this.sweep.unref();
   }
 
-  async admitTcp(flow: FlowEndpoints): Promise<TcpVerdict<TcpFlowContext>> {
+  /**
+   * Synchronous when it can answer at once (early opens, unknown addresses):
+   * the stack then writes the SYN on before the open's frame is flushed to the
+   * tunnel, which keeps the handshake off the tunnel's latency entirely.
+   */
+  admitTcp(flow: FlowEndpoints): TcpVerdict<TcpFlowContext> | Promise<TcpVerdict<TcpFlowContext>> {
     const realIp = this.realDestination(flow.dstIp);
     if (realIp === undefined) return { action: 'unreachable' };
     // Nothing listens on port 0 anywhere; a relay need not be asked.
     if (flow.dstPort === 0) return { action: 'refuse' };
-    try {
-      const stream = await this.tunnel.openTcp({ host: realIp, port: flow.dstPort });
+    const target = { host: realIp, port: flow.dstPort };
+    const destination = EarlyOpenPolicy.key(realIp, flow.dstPort);
+    const early = this.earlyOpens.mayOpenEarly(destination, Date.now()) ? this.tunnel.openTcpEarly?.(target) : undefined;
+    if (early) {
+      early.opened.then(() => this.earlyOpens.dialled(destination, Date.now()), (e: Error) => {
+        this.earlyOpens.failed(destination);
+        this.log.debug(`tcp ${flow.srcIp}:${flow.srcPort} → ${flow.dstIp}:${flow.dstPort} (${realIp}) failed after an early open; the client sees a reset: ${e.message}`);
+      });
       // Until the kernel hands over the client's socket (onTcpFlow) nobody else listens
       // on this stream: a tunnel that drops meanwhile must not become an uncaught error.
+      early.stream.on('error', ignoreUntilJoined);
+      return { action: 'accept', context: { stream: early.stream, realIp } };
+    }
+    return this.tunnel.openTcp(target).then((stream): TcpVerdict<TcpFlowContext> => {
+      this.earlyOpens.dialled(destination, Date.now());
       stream.on('error', ignoreUntilJoined);
       return { action: 'accept', context: { stream, realIp } };
-    } catch (e) {
+    }, (e: unknown) => {
+      this.earlyOpens.failed(destination);
       const code = isTunnelError(e) ? e.code : undefined;
       this.log.debug(`tcp ${flow.srcIp}:${flow.srcPort} → ${flow.dstIp}:${flow.dstPort} (${realIp}) failed: ${(e as Error).message}`);
       return verdictForFailure(code);
-    }
+    });
   }
 
   /** An admitted flow whose client never completed the handshake: give its stream (and the relay's connection) back. */
@@ -93,6 +116,11 @@ export class FlowForwarder {
   onTcpFlow(socket: Socket, _original: FlowEndpoints, ctx: TcpFlowContext): void {
     const { stream } = ctx;
     stream.off('error', ignoreUntilJoined);
+    if (stream.destroyed) {
+      // An early open whose dial failed before the kernel handed the socket over.
+      socket.resetAndDestroy();
+      return;
+    }
     const counter = this.mappings.flowStarted(ctx.realIp);
     if (counter) {
       socket.on('data', (b: Buffer) => counter.out(b.length));

@@ -7,7 +7,7 @@ import { cidrContainsIp, parseCidr, tryParseIp, type Cidr } from '../net/cidr';
 import type { RoutingPlan } from '../protocol/rpc';
 import { TunnelError } from '../tunnel/tunnelErrors';
 import type { TunnelDatagrams } from '../tunnel/tunnelDatagrams';
-import type { OpenTarget } from '../tunnel/tunnelSession';
+import type { EarlyTcpOpen, OpenTarget } from '../tunnel/tunnelSession';
 import type { TunnelStream } from '../tunnel/tunnelStream';
 import type { TunnelOpener } from './flowForwarder';
 
@@ -49,6 +49,10 @@ export class TunnelRouter implements TunnelOpener {
 
   openTcp(target: OpenTarget): Promise<TunnelStream> {
     try { return this.tunnelFor(target.host).openTcp(target); } catch (e) { return Promise.reject(e); }
+  }
+
+  openTcpEarly(target: OpenTarget): EarlyTcpOpen | undefined {
+    try { return this.tunnelFor(target.host).openTcpEarly?.(target); } catch { return undefined; }
   }
 
   openUdp(target: OpenTarget): Promise<TunnelDatagrams> {
