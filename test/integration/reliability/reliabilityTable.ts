@@ -124,7 +124,7 @@ export function renderReliability(data: ReliabilityData): string {
     '- A second Unix user cannot use the daemon\'s socket: `test/integration/daemon/socketAccess.test.ts`.',
     '- The daemon never runs a kube credential plugin as root: `test/integration/daemon/credentialPlugins.test.ts`.',
     '- Daemon SIGTERM and `kill -9` (state repaired, routing table identical): `test/integration/daemon/connect.test.ts`.',
-    '- Extension host killed while connected: not automated yet.',
+    '- Extension host killed while connected (the daemon keeps the connection, a new window re-attaches): `test/e2e/extensionHostKilled.test.ts`, its section above once the e2e level ran.',
     '',
     `${DATA_START}\n${JSON.stringify({ suites: Object.fromEntries(suites.map((s) => [s.suite, s])) }, null, 1)}\n${DATA_END}`,
     '',
