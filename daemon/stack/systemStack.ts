@@ -23,7 +23,7 @@
 // none for TCP or for UDP datagrams up to 64 KiB).
 import net from 'node:net';
 import { bytesEqual, formatIpAddress, parseIpAddress } from '../packet/ipAddress';
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN, newIpPacketView, parseIpPacket, readU16, type IpPacketView } from '../packet/ipPacket';
+import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN, newIpPacketView, parseIpPacket, readU16, readU32, type IpPacketView } from '../packet/ipPacket';
 import { buildIcmpUnreachableFor, buildTcpResetFor, buildUdpPacket } from '../packet/packetBuilders';
 import type { TunDevice } from '../tun/tunDevice';
 import { forEachPacket, type FastPathFamily, type PacketBatch, type TunReader, type TunReaderOptions, type TunReaderStats } from '../tun/tunReader';
@@ -92,6 +92,8 @@ interface Flow<C> {
   context: C;
   socket: net.Socket | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** The client's initial sequence number: tells a retransmitted SYN from a new connection on the same four-tuple. */
+  synSeq: number;
 }
 
 interface FamilyState {
@@ -201,10 +203,17 @@ export class SystemStack<C = undefined> {
     const key = `${original.srcIp}|${original.srcPort}|${original.dstIp}|${original.dstPort}`;
     const known = this.flowsByKey.get(key);
     if (known) {
-      // The client retransmitted its SYN after we admitted it: pass it on again.
-      rewriteClientPacket(this.table, known.natPort, buf, offset);
-      this.opts.device.write(buf.subarray(offset, offset + length));
-      return;
+      if (known.synSeq === readU32(buf, l4Offset + 4)) {
+        // The client retransmitted its SYN after we admitted it: pass it on again.
+        rewriteClientPacket(this.table, known.natPort, buf, offset);
+        this.opts.device.write(buf.subarray(offset, offset + length));
+        return;
+      }
+      // Same four-tuple, another initial sequence number: a new connection. A kernel
+      // reuses a source port at once when the other side closed first, while our flow
+      // still lingers; on the old NAT port this SYN would land on the old, accepted
+      // socket. The old connection is over on the client's side: release it.
+      this.release(known);
     }
     if (this.pending.has(key)) return; // retransmission while the daemon decides
     if (this.ports.size + this.pending.size >= this.ports.capacity) {
@@ -250,7 +259,7 @@ export class SystemStack<C = undefined> {
     this.table.insert(natPort, client, clientPort, dst, originalPort);
     // The worker learns the entry before the kernel can answer the SYN written below.
     if (this.opts.fastPathInWorker !== false) this.reader.command({ type: 'nat-insert', natPort, client, clientPort, original: dst, originalPort });
-    const flow: Flow<C> = { natPort, key, original, context: verdict.context, socket: undefined, timer: undefined };
+    const flow: Flow<C> = { natPort, key, original, context: verdict.context, socket: undefined, timer: undefined, synSeq: readU32(syn, p.l4Offset + 4) };
     flow.timer = setTimeout(() => this.release(flow), this.opts.acceptTimeoutMs ?? 20000);
     this.flowsByPort.set(natPort, flow);
     this.flowsByKey.set(key, flow);

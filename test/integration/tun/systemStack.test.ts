@@ -48,6 +48,12 @@ describe('system stack on a TUN device', { skip }, () => {
     assert.deepEqual(r, { ok: 200, failed: 0, errors: [] });
   });
 
+  it('a new connection from the source port of one just closed is a new flow, not a retransmitted SYN', async () => {
+    const r = await runClient<{ ok: number; localPort: number; failures: string[] }>(ns, { task: 'same-source-port', host: '10.140.0.5', port: 80, count: 5 });
+    assert.deepEqual(r.failures, []);
+    assert.equal(r.ok, 5);
+  });
+
   it('round-trips UDP, the reply coming from the address the client sent to', async () => {
     const v4 = await runClient<{ reply: string; from: string; fromPort: number }>(ns, { task: 'udp', host: '10.140.0.53', port: 53, message: 'ping4' });
     assert.deepEqual(v4, { reply: 'echo:ping4', from: '10.140.0.53', fromPort: 53 });

@@ -11,7 +11,8 @@ export type ClientTask =
   | { task: 'udp'; host: string; port: number; message: string }
   | { task: 'connect-error'; host: string; port: number }
   | { task: 'sink-server' }
-  | { task: 'throughput'; host: string; port: number; bytes: number };
+  | { task: 'throughput'; host: string; port: number; bytes: number }
+  | { task: 'same-source-port'; host: string; port: number; count: number };
 
 const task = JSON.parse(process.argv[2]!) as ClientTask;
 const done = (r: object) => { process.stdout.write(`${JSON.stringify(r)}\n`); };
@@ -42,6 +43,46 @@ async function echoHash(host: string, port: number, bytes: number) {
   }
   await finished;
   return { sentHash: sent.digest('hex'), receivedHash: received.digest('hex'), bytes: got, ms: performance.now() - t0 };
+}
+
+/**
+ * Connections one after another from one source port: each is aborted (RST,
+ * so no TIME_WAIT keeps the port) after its echo, and the next reuses the port
+ * at once, as a client whose kernel recycles ports quickly does.
+ */
+async function sameSourcePort(host: string, port: number, count: number) {
+  let localPort = 0;
+  const failures: string[] = [];
+  let ok = 0;
+  for (let i = 0; i < count; i++) {
+    let s: net.Socket | undefined;
+    try {
+      s = await new Promise<net.Socket>((resolve, reject) => {
+        const c = net.connect({ host, port, noDelay: true, ...(localPort ? { localPort } : {}) });
+        c.once('connect', () => resolve(c));
+        c.once('error', reject);
+      });
+      localPort = s.localPort!;
+      const conn = s;
+      const msg = `reuse-${i}`;
+      const echoed = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        conn.on('data', (d) => { text += d.toString(); if (text.length >= msg.length) resolve(text); });
+        conn.on('end', () => reject(new Error(`connection ${i} ended after ${JSON.stringify(text)}`)));
+        conn.on('error', reject);
+        conn.write(msg);
+      });
+      if (echoed === msg) ok++; else failures.push(`connection ${i} echoed ${JSON.stringify(echoed)}`);
+    } catch (e) {
+      failures.push((e as Error).message);
+    }
+    if (s && !s.destroyed) {
+      const closed = new Promise((r) => s!.once('close', r));
+      s.resetAndDestroy();
+      await closed;
+    }
+  }
+  return { ok, localPort, failures };
 }
 
 async function concurrent(host: string, port: number, count: number) {
@@ -118,6 +159,7 @@ const run = async () => {
   switch (task.task) {
     case 'echo-hash': return echoHash(task.host, task.port, task.bytes);
     case 'concurrent': return concurrent(task.host, task.port, task.count);
+    case 'same-source-port': return sameSourcePort(task.host, task.port, task.count);
     case 'udp': return udp(task.host, task.port, task.message);
     case 'connect-error': return connectError(task.host, task.port);
     case 'sink-server': sinkServer(); return undefined;
