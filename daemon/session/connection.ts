@@ -6,6 +6,8 @@ import type { ConnectParams, ConnectionInfo, InterceptParams, InterceptResult, R
 export interface ActiveConnection {
   info(): ConnectionInfo;
   mappings(): VnatMapping[];
+  /** How many mappings there are, without building the list (status asks often; the list may hold 65,536). */
+  mappingCount(): number;
   intercept(params: InterceptParams): Promise<InterceptResult>;
   leave(workload: string, namespace?: string): Promise<void>;
   /** The leave of that workload under way (its intercept listed as `leaving`); undefined when none is. */

@@ -55,7 +55,7 @@ export class DaemonService {
       ownerUid: this.ownerUid,
       connection,
       intercepts: this.active?.interceptList() ?? [],
-      vnatMappingCount: this.active?.mappings().length ?? 0,
+      vnatMappingCount: this.active?.mappingCount() ?? 0,
     };
   }
 
@@ -176,6 +176,8 @@ export class DaemonService {
     if (this.vnatTimer) return;
     this.vnatTimer = setTimeout(() => {
       this.vnatTimer = undefined;
+      // Nobody to tell: building the list is O(mappings) (20 ms at 65,536), so it is not built.
+      if ((this.server?.clientCount ?? 0) === 0) return;
       const list = this.active?.mappings() ?? [];
       this.server?.forEachClient((c) => void c.rpc.sendNotification(Notifications.vnatChanged, list));
     }, VNAT_NOTIFY_INTERVAL_MS);

@@ -312,6 +312,10 @@ export class LiveConnection implements ActiveConnection {
     return this.mappingsRegistry?.list() ?? [];
   }
 
+  mappingCount(): number {
+    return this.mappingsRegistry?.size ?? 0;
+  }
+
   async intercept(params: InterceptParams): Promise<InterceptResult> {
     const namespace = params.namespace ?? this.params.namespace;
     if (params.mode === 'intercept') {

@@ -12,12 +12,18 @@
 // connections. Medians of `runs` rounds; ratios against port-forward and
 // direct. The client and the sink are small Node programs run inside the
 // namespaces, so every byte crosses the real devices.
+// Then the scale figures (labScale.ts) and the VNAT table at 65,536 mappings
+// (labVnat.ts); `vnatOnly` connects and measures only the latter. The daemon
+// connects with routing.virtualSubnet from a config.yml wide enough that the
+// pod subnet's virtual range holds every pod IP (the default /16 gives it a /17).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labStatus, labUp, type LabInfo } from '../lab/labLifecycle';
 import { benchLabScale } from './labScale';
+import { benchLabVnat } from './labVnat';
+import { VNAT_BENCH_VIRTUAL_SUBNET } from './vnatTable';
 import { uniquePrefix } from '../support/netns';
 import { ensureSshuttle, sshuttlePeer, type SshuttlePeer } from './sshuttlePeer';
 
@@ -94,7 +100,9 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeout
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 
-export async function benchLabPaths(opts: { runs: number; bytes: number; connections: number; queries: number; flows: number; log: (l: string) => void; tpv: string }): Promise<LabBenchRow[]> {
+export async function benchLabPaths(opts: {
+  runs: number; bytes: number; connections: number; queries: number; flows: number; vnatMappings: number; vnatOnly?: boolean; log: (l: string) => void; tpv: string;
+}): Promise<LabBenchRow[]> {
   const { log } = opts;
   const dir = mkdtempSync(join(tmpdir(), 'tpv-bench-lab-'));
   const children: ChildProcess[] = [];
@@ -108,13 +116,28 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
     const pod = L.pods.find((p) => p.name.startsWith('echo-') && p.ip && p.ready);
     if (!pod?.ip) throw new Error('the lab has no ready echo pod');
     log(`lab ${L.name} up; target pod ${pod.namespace}/${pod.name} (${pod.ip})`);
+    const inWs = (args: string[]) => run('ip', ['netns', 'exec', L.workstationNetns, ...args], { ...tpvEnv, KUBECONFIG: L.kubeconfig });
+    const tpv = (args: string[]) => inWs([process.execPath, opts.tpv, ...args]);
+    writeFileSync(join(dir, 'config.yml'), `routing:\n  virtualSubnet: ${VNAT_BENCH_VIRTUAL_SUBNET}\n`);
+    const vnatTable = async (): Promise<LabBenchRow[]> => {
+      const status = JSON.parse(await tpv(['status', '--json'])) as { pid: number };
+      return benchLabVnat({
+        dir, workstationNetns: L.workstationNetns, podNetns: pod.netns, clusterDns: L.clusterDns, daemonPid: status.pid,
+        podCidr: L.podCidr, namespace: pod.namespace, clusterDomain: L.clusterDomain, socketPath: tpvEnv.TPV_SOCKET,
+        tpv, mappings: opts.vnatMappings, chunks: 8, runs: opts.runs, log,
+      });
+    };
+    if (opts.vnatOnly) {
+      await tpv(['connect', '--config', join(dir, 'config.yml')]);
+      log(`daemon connected (routing.virtualSubnet ${VNAT_BENCH_VIRTUAL_SUBNET})`);
+      return await vnatTable();
+    }
     writeFileSync(join(dir, 'sink.js'), SINK);
     writeFileSync(join(dir, 'client.js'), CLIENT);
     const sink = spawn('ip', ['netns', 'exec', pod.netns, process.execPath, join(dir, 'sink.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(sink);
     await waitForLine(sink, /ready/, 'the sink in the pod');
 
-    const inWs = (args: string[]) => run('ip', ['netns', 'exec', L.workstationNetns, ...args], { ...tpvEnv, KUBECONFIG: L.kubeconfig });
     // direct: through the node, as if the workstation sat on the cluster network.
     await inWs(['ip', 'route', 'add', `${pod.ip}/32`, 'via', '192.168.230.1', 'dev', 'api0', 'onlink']);
     // port-forward: kubectl, as users run it.
@@ -126,7 +149,7 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
     pf.once('exit', (code) => log(`kubectl port-forward exited with ${code}: ${pfOutput.split('\n').slice(-5).join(' | ')}`));
     await waitForLine(pf, new RegExp(`Forwarding from 127\\.0\\.0\\.1:1${RR_PORT}`), 'kubectl port-forward');
     // daemon: connect, then the pod's virtual IP from its DNS name.
-    await inWs([process.execPath, opts.tpv, 'connect']);
+    await tpv(['connect', '--config', join(dir, 'config.yml')]);
     const podName = `${pod.ip.replace(/\./g, '-')}.${pod.namespace}.pod.${L.clusterDomain}`;
     const virtualIp = (await inWs(['getent', 'hosts', podName])).split(/\s+/)[0]!;
     log(`daemon connected; ${podName} → ${virtualIp}`);
@@ -180,6 +203,9 @@ export async function benchLabPaths(opts: { runs: number; bytes: number; connect
       dir, workstationNetns: L.workstationNetns, podNetns: pod.netns, clusterDns: L.clusterDns, daemonPid: status.pid, relayNetns: relayPod.netns,
       serviceName: `echo.default.svc.${L.clusterDomain}`, podName, runs: opts.runs, queries: opts.queries, flows: opts.flows, log,
     }));
+    // Last: 65,536 mappings stay in the daemon for the rest of the session.
+    log(`the VNAT table at ${opts.vnatMappings.toLocaleString('en-US')} mappings through the connected daemon`);
+    rows.push(...await vnatTable());
     return rows;
   } finally {
     await peer?.close().catch(() => undefined);

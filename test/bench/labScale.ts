@@ -13,8 +13,10 @@ import { join } from 'node:path';
 
 export interface ScaleRow { name: string; baseline: number; measured: number; ratio: number; unit: string }
 
-// `dns SERVER NAME COUNT CONCURRENCY` → {qps,p50,p99,failed}; `flows HOST PORT COUNT HOLD_MS` → {opened,failed}.
-const CLIENT = `
+// `dns SERVER NAME COUNT CONCURRENCY` → {qps,p50,p99,failed}; `flows HOST PORT COUNT HOLD_MS` → {opened,failed};
+// `pods SERVER FIRST_IP COUNT CONCURRENCY SUFFIX` → {qps,p50,p99,failed,distinct}: COUNT names
+// a-b-c-d.SUFFIX for consecutive IPs from FIRST_IP, each asked once (distinct: different A answers).
+export const SCALE_CLIENT = `
 const dgram = require('node:dgram'); const net = require('node:net');
 const [mode, a, b, c, d] = process.argv.slice(2);
 function query(id, name) {
@@ -24,14 +26,30 @@ function query(id, name) {
   parts.push(Buffer.from([0, 0, 1, 0, 1]));
   return Buffer.concat(parts);
 }
-async function dns(server, name, count, concurrency) {
-  const sock = dgram.createSocket('udp4'); const pending = new Map(); const lat = []; let next = 0, failed = 0;
-  sock.on('message', (m) => { const id = m.readUInt16BE(0); const p = pending.get(id); if (!p) return; pending.delete(id); clearTimeout(p.timer); if ((m[3] & 15) !== 0 || m.readUInt16BE(6) === 0) failed++; lat.push(Number(process.hrtime.bigint() - p.t0) / 1e6); p.done(); });
-  const one = () => new Promise((done) => { const id = next++ & 0xffff; const t0 = process.hrtime.bigint(); const timer = setTimeout(() => { pending.delete(id); failed++; done(); }, 2000); pending.set(id, { t0, done, timer }); sock.send(query(id, name), 53, server); });
+// The first A record's address of a reply (names are skipped label by label or by pointer).
+function firstA(m) {
+  let o = 12;
+  const skipName = () => { while (o < m.length) { const l = m[o]; if (l === 0) { o += 1; return; } if ((l & 0xc0) === 0xc0) { o += 2; return; } o += 1 + l; } };
+  for (let q = m.readUInt16BE(4); q > 0; q--) { skipName(); o += 4; }
+  for (let a = m.readUInt16BE(6); a > 0 && o < m.length; a--) {
+    skipName(); const type = m.readUInt16BE(o), len = m.readUInt16BE(o + 8); o += 10;
+    if (type === 1 && len === 4) return m[o] + '.' + m[o + 1] + '.' + m[o + 2] + '.' + m[o + 3];
+    o += len;
+  }
+  return undefined;
+}
+async function dns(server, nameOf, count, concurrency) {
+  const sock = dgram.createSocket('udp4'); const pending = new Map(); const lat = []; const answers = new Set(); let next = 0, failed = 0;
+  sock.on('message', (m) => { const id = m.readUInt16BE(0); const p = pending.get(id); if (!p) return; pending.delete(id); clearTimeout(p.timer); if ((m[3] & 15) !== 0 || m.readUInt16BE(6) === 0) failed++; else answers.add(firstA(m)); lat.push(Number(process.hrtime.bigint() - p.t0) / 1e6); p.done(); });
+  const one = (i) => new Promise((done) => { const id = next++ & 0xffff; const t0 = process.hrtime.bigint(); const timer = setTimeout(() => { pending.delete(id); failed++; done(); }, 2000); pending.set(id, { t0, done, timer }); sock.send(query(id, nameOf(i)), 53, server); });
   const t0 = process.hrtime.bigint(); let sent = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (sent < count) { sent++; await one(); } }));
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (sent < count) { await one(sent++); } }));
   const s = Number(process.hrtime.bigint() - t0) / 1e9; sock.close(); lat.sort((x, y) => x - y);
-  return { qps: count / s, p50: lat[Math.floor(lat.length * 0.5)] ?? NaN, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, failed };
+  return { qps: count / s, p50: lat[Math.floor(lat.length * 0.5)] ?? NaN, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, failed, distinct: answers.size };
+}
+function podName(first, i, suffix) {
+  const ip = first.split('.').reduce((v, o) => v * 256 + Number(o), 0) + i;
+  return [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('-') + '.' + suffix;
 }
 async function flows(host, port, count, holdMs) {
   const socks = []; let opened = 0, failed = 0;
@@ -42,12 +60,13 @@ async function flows(host, port, count, holdMs) {
   await new Promise((r) => setTimeout(r, holdMs)); for (const s of socks) s.destroy();
 }
 (async () => {
-  if (mode === 'dns') console.log(JSON.stringify(await dns(a, b, Number(c), Number(d))));
+  if (mode === 'dns') console.log(JSON.stringify(await dns(a, () => b, Number(c), Number(d))));
+  else if (mode === 'pods') console.log(JSON.stringify(await dns(a, (i) => podName(b, i, process.argv[7]), Number(c), Number(d))));
   else await flows(a, Number(b), Number(c), Number(d));
 })().catch((e) => { console.error(e.message); process.exit(1); });
 `;
 
-function run(cmd: string, args: string[]): Promise<string> {
+export function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile(cmd, args, { encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
     (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))));
 }
@@ -55,7 +74,7 @@ function run(cmd: string, args: string[]): Promise<string> {
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 
 /** Resident memory (MiB) and cumulative CPU seconds of a process. */
-function usage(pid: number): { rssMiB: number; cpuS: number } {
+export function usage(pid: number): { rssMiB: number; cpuS: number } {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15 of stat)
@@ -76,7 +95,7 @@ export async function benchLabScale(opts: {
 }): Promise<ScaleRow[]> {
   const { log } = opts;
   const script = join(opts.dir, 'scale-client.js');
-  writeFileSync(script, CLIENT);
+  writeFileSync(script, SCALE_CLIENT);
   const resolver = readFileSync(`/etc/netns/${opts.workstationNetns}/resolv.conf`, 'utf8').match(/^nameserver\s+(\S+)/m)?.[1];
   if (!resolver) throw new Error(`no nameserver in /etc/netns/${opts.workstationNetns}/resolv.conf`);
   const rows: ScaleRow[] = [];

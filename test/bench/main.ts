@@ -4,6 +4,7 @@
 import { benchPacketPath } from './packetPath';
 import { benchTunnel } from './tunnel';
 import { benchLabPaths } from './labPaths';
+import { benchVnatTable, VNAT_WORKER_FLAG, vnatTableWorker } from './vnatTable';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingNetworkPrivileges } from '../support/privileges';
@@ -11,9 +12,11 @@ import { missingNetworkPrivileges } from '../support/privileges';
 interface Row { suite: string; name: string; baseline: number; measured: number; ratio: number; unit: string }
 
 async function main(): Promise<void> {
+  // The VNAT table suite measures in a child of this same bundle (see vnatTable.ts).
+  if (process.argv[2] === VNAT_WORKER_FLAG) { vnatTableWorker(process.argv.slice(3)); return; }
   const json = process.argv.includes('--json');
   const quick = process.argv.includes('--quick');
-  // `--only tunnel|packet|lab`: one suite, for iterating on a single path.
+  // `--only tunnel|packet|vnat|lab|vnat-lab`: one suite, for iterating on a single path.
   const onlyAt = process.argv.indexOf('--only');
   const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
   const wanted = (suite: string) => only === undefined || only === suite;
@@ -26,6 +29,11 @@ async function main(): Promise<void> {
     for (const r of await benchTunnel({ bytes: quick ? 64 << 20 : 256 << 20 })) rows.push({ suite: 'tunnel', ...r });
   }
 
+  if (wanted('vnat')) {
+    log('vnat table: 65,536 mappings through the daemon\'s allocator and registry, vs a pair of string Maps');
+    for (const r of await benchVnatTable({ mappings: 65_536, runs: quick ? 3 : 5, log })) rows.push({ suite: 'vnat table', ...r });
+  }
+
   const missing = missingNetworkPrivileges();
   if (missing) {
     skipped.push(`packet path (TUN in a namespace): ${missing}`);
@@ -35,13 +43,19 @@ async function main(): Promise<void> {
       for (const r of await benchPacketPath({ bytes: quick ? 128 << 20 : 512 << 20, runs: quick ? 3 : 5, log })) rows.push({ suite: 'packet path', ...r });
     }
     const tpv = join(__dirname, '..', '..', 'dist', 'tpv.js');
-    if (!wanted('lab')) {
+    const vnatOnly = only === 'vnat-lab';
+    if (!wanted('lab') && !vnatOnly) {
       // not asked for
     } else if (!existsSync(tpv)) {
       skipped.push('lab paths: dist/tpv.js is missing (run `node scripts/build.mjs`)');
     } else {
-      log('lab paths: direct route, kubectl port-forward, sshuttle and the daemon (VNAT virtual IP) to one pod, interleaved');
-      for (const r of await benchLabPaths({ runs: quick ? 3 : 5, bytes: quick ? 64 << 20 : 256 << 20, connections: quick ? 100 : 300, queries: quick ? 2000 : 10000, flows: 10_000, log, tpv })) rows.push({ suite: 'lab paths', ...r });
+      log(vnatOnly
+        ? 'lab: the VNAT table at 65,536 mappings through the connected daemon'
+        : 'lab paths: direct route, kubectl port-forward, sshuttle and the daemon (VNAT virtual IP) to one pod, interleaved');
+      for (const r of await benchLabPaths({
+        runs: quick ? 3 : 5, bytes: quick ? 64 << 20 : 256 << 20, connections: quick ? 100 : 300, queries: quick ? 2000 : 10000, flows: 10_000,
+        vnatMappings: 65_536, vnatOnly, log, tpv,
+      })) rows.push({ suite: 'lab paths', ...r });
     }
   }
 

@@ -96,6 +96,9 @@ function soa(domain: string): Answer {
   };
 }
 
+// CoreDNS's `pods insecure` (kubeadm's default): a-b-c-d.<namespace>.pod.<domain>
+// answers a.b.c.d for any address and any namespace, whether or not a pod has
+// it; the VNAT benchmark resolves every IP of the pod subnet this way.
 const POD_NAME = /^(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})\.[a-z0-9-]+\.pod\.(.+)$/;
 
 export function answerQuestion(index: DnsIndex, rawName: string, type: string): DnsAnswer {

@@ -10,10 +10,11 @@ import type { ActiveConnection, ConnectionEvents, Connector } from '../../../dae
 import { DaemonService } from '../../../daemon/session/daemonService';
 import type { ClientConnection, RpcServer } from '../../../daemon/server/rpcServer';
 
-interface Harness { client: MessageConnection; calls: string[]; statuses: DaemonStatus[]; quit: () => boolean; events: () => ConnectionEvents | undefined; release: () => void }
+interface Harness { client: MessageConnection; calls: string[]; lists: () => number; statuses: DaemonStatus[]; quit: () => boolean; events: () => ConnectionEvents | undefined; release: () => void }
 
-function harness(opts: { failConnect?: string; holdConnect?: boolean; holdLeave?: Promise<void> } = {}): Harness {
+function harness(opts: { failConnect?: string; holdConnect?: boolean; holdLeave?: Promise<void>; mappingCount?: number; clientCount?: number } = {}): Harness {
   const calls: string[] = [];
+  let lists = 0;
   const leaves = new Map<string, Promise<void>>();
   let events: ConnectionEvents | undefined;
   let release: () => void = () => undefined;
@@ -26,7 +27,8 @@ function harness(opts: { failConnect?: string; holdConnect?: boolean; holdLeave?
       const info: ConnectionInfo = { state: 'connected', context: params.context, namespace: params.namespace, since: 'now' };
       const active: ActiveConnection = {
         info: () => info,
-        mappings: () => [],
+        mappings: () => { lists++; return []; },
+        mappingCount: () => opts.mappingCount ?? 0,
         intercept: async () => { throw new Error('n/a'); },
         leave: async (workload) => {
           calls.push(`leave ${workload}`);
@@ -53,13 +55,14 @@ function harness(opts: { failConnect?: string; holdConnect?: boolean; holdLeave?
   const serverSide = createMessageConnection(new StreamMessageReader(a), new StreamMessageWriter(b));
   const client = createMessageConnection(new StreamMessageReader(b), new StreamMessageWriter(a));
   const clientConn: ClientConnection = { id: 1, peer: { pid: 1, uid: 1000, gid: 1000 }, rpc: serverSide };
-  const fakeServer = { forEachClient: (fn: (c: ClientConnection) => void) => fn(clientConn), clientCount: 1 } as unknown as RpcServer;
+  const clientCount = opts.clientCount ?? 1;
+  const fakeServer = { forEachClient: (fn: (c: ClientConnection) => void) => { if (clientCount > 0) fn(clientConn); }, clientCount } as unknown as RpcServer;
   service.attach(fakeServer).onConnection(clientConn);
   serverSide.listen();
   const statuses: DaemonStatus[] = [];
   client.onNotification(Notifications.statusChanged, (s) => { statuses.push(s); });
   client.listen();
-  return { client, calls, statuses, quit: () => quitCalled, events: () => events, release: () => release() };
+  return { client, calls, lists: () => lists, statuses, quit: () => quitCalled, events: () => events, release: () => release() };
 }
 
 const params = (context: string): ConnectParams => ({ kubeconfig: 'x', context, namespace: 'default', flags: { vnat: [], proxyVia: [], alsoProxy: [], neverProxy: [], allowConflictingSubnets: [] }, routing: {} });
@@ -160,4 +163,24 @@ test('a leave that joins a failing leave gets its error, as the user wrote it', 
   fail(new Error(message));
   assert.deepEqual(await Promise.all([first, second]), [message, message]);
   assert.deepEqual(h.calls.filter((c) => c.startsWith('leave')), ['leave echo']);
+});
+
+test('status counts mappings without building the list, and a change builds it only when a client will get it', async () => {
+  const h = harness({ mappingCount: 65_536 });
+  const pushed: number[] = [];
+  h.client.onNotification(Notifications.vnatChanged, (m) => { pushed.push(m.length); });
+  await h.client.sendRequest(Methods.connect, params('lab'));
+  assert.equal((await h.client.sendRequest(Methods.status)).vnatMappingCount, 65_536);
+  assert.equal(h.lists(), 0, 'status built the mapping list');
+  h.events()?.mappingsChanged();
+  h.events()?.mappingsChanged();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(h.lists(), 1, 'one coalesced list for the burst');
+  assert.deepEqual(pushed, [0]);
+
+  const alone = harness({ clientCount: 0 });
+  await alone.client.sendRequest(Methods.connect, params('lab'));
+  alone.events()?.mappingsChanged();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(alone.lists(), 0, 'a list was built for nobody');
 });

@@ -35,6 +35,18 @@ test('services, headless members, SRV and pod names resolve; everything else is 
   assert.equal(a('default.svc.cluster.local').rcode, 'NOERROR', 'empty non-terminal exists');
 });
 
+test('pod names answer any address in any namespace, with or without a pod, as CoreDNS `pods insecure` does', () => {
+  assert.deepEqual(data(a('10-132-0-8.team-a.pod.cluster.local')), ['10.132.0.8'], 'the address of a pod');
+  assert.deepEqual(data(a('10-132-255-255.no-such-namespace.pod.cluster.local')), ['10.132.255.255'], 'no pod, no namespace');
+  assert.deepEqual(data(a('10-132-0-0.default.pod.cluster.local')), ['10.132.0.0'], 'the network address too');
+  assert.deepEqual(data(a('192-0-2-1.default.pod.cluster.local')), ['192.0.2.1'], 'outside the pod subnet too');
+  assert.equal(a('10-132-0-256.default.pod.cluster.local').rcode, 'NXDOMAIN', 'not an address');
+  assert.equal(a('10-132-0-8.default.pod.example.org').rcode, 'NXDOMAIN', 'another domain');
+  const aaaa = a('10-132-0-8.default.pod.cluster.local', 'AAAA');
+  assert.equal(aaaa.rcode, 'NOERROR');
+  assert.equal(aaaa.answers.length, 0, 'NODATA for other types');
+});
+
 test('wire format: the reply echoes id and question, is authoritative and carries the rcode', () => {
   const query = dnsPacket.encode({ type: 'query', id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'echo.default.svc.cluster.local', class: 'IN' }] });
   const reply = dnsPacket.decode(replyTo(query, (n, t) => answerQuestion(index, n, t))!);
