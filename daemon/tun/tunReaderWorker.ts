@@ -6,8 +6,9 @@
 // drains everything published so far, so a burst becomes one batch.
 //
 // It sleeps in poll(2) on the TUN and an eventfd only when the TUN is empty;
-// the main thread writes the eventfd to deliver commands or to stop it (a
-// thread blocked in read(2) could not be woken by closing the fd).
+// the main thread writes the eventfd only to stop it (a thread blocked in
+// read(2) could not be woken by closing the fd). Commands need no wake: they
+// matter only for packets, and a packet wakes it anyway.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { NatTable } from '../stack/natTable';
 import { NAT_DROP, NAT_FORWARD, translateTcpPacket } from '../stack/tcpNatRewrite';
@@ -63,7 +64,13 @@ function run(data: TunWorkerData): void {
     if (n > 0) {
       stats[STAT_READ_PACKETS]!++;
       stats[STAT_READ_BYTES]! += n;
-      const verdict = table ? translateTcpPacket(table, buf, 0, n) : 1;
+      let verdict = table ? translateTcpPacket(table, buf, 0, n) : 1;
+      if (verdict !== NAT_FORWARD && verdict !== NAT_DROP && table && Atomics.load(ctl, CTL_COMMAND_SEQ) !== seenCommands) {
+        // A command posted after this iteration's check may be for this very packet
+        // (the main thread inserts a flow, then writes the SYN whose answer this is).
+        applyCommands();
+        verdict = translateTcpPacket(table, buf, 0, n);
+      }
       if (verdict === NAT_FORWARD) {
         if (c.write(data.fd, buf, n) < 0) stats[STAT_WRITE_ERRORS]!++;
         else stats[STAT_FAST_FORWARDED]!++;
