@@ -17,15 +17,16 @@
 // connects with routing.virtualSubnet from a config.yml wide enough that the
 // pod subnet's virtual range holds every pod IP (the default /16 gives it a /17).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { labDown, labStatus, labUp, type LabInfo } from '../lab/labLifecycle';
 import { benchLabScale } from './labScale';
 import { benchLabVnat } from './labVnat';
 import { VNAT_BENCH_VIRTUAL_SUBNET } from './vnatTable';
 import { uniquePrefix } from '../support/netns';
 import { ensureSshuttle, sshuttlePeer, type SshuttlePeer } from './sshuttlePeer';
+import { addCpu, meterCpu, pidsInNetns, type ProcessGroups } from './cpuAccounting';
 
 export interface LabBenchRow { name: string; baseline: number; measured: number; ratio: number; unit: string }
 
@@ -102,6 +103,8 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
 
 export async function benchLabPaths(opts: {
   runs: number; bytes: number; connections: number; queries: number; flows: number; vnatMappings: number; vnatOnly?: boolean; log: (l: string) => void; tpv: string;
+  /** Run the daemon under `node --cpu-prof` and leave its V8 CPU profiles (main thread and TUN worker) here. */
+  profileDir?: string;
 }): Promise<LabBenchRow[]> {
   const { log } = opts;
   const dir = mkdtempSync(join(tmpdir(), 'tpv-bench-lab-'));
@@ -149,6 +152,7 @@ export async function benchLabPaths(opts: {
     pf.once('exit', (code) => log(`kubectl port-forward exited with ${code}: ${pfOutput.split('\n').slice(-5).join(' | ')}`));
     await waitForLine(pf, new RegExp(`Forwarding from 127\\.0\\.0\\.1:1${RR_PORT}`), 'kubectl port-forward');
     // daemon: connect, then the pod's virtual IP from its DNS name.
+    if (opts.profileDir) await startProfiledDaemon(L.workstationNetns, opts.tpv, tpvEnv, opts.profileDir, log);
     await tpv(['connect', '--config', join(dir, 'config.yml')]);
     const podName = `${pod.ip.replace(/\./g, '-')}.${pod.namespace}.pod.${L.clusterDomain}`;
     const virtualIp = (await inWs(['getent', 'hosts', podName])).split(/\s+/)[0]!;
@@ -166,6 +170,16 @@ export async function benchLabPaths(opts: {
       { name: 'daemon', host: virtualIp, sink: SINK_PORT, rr: RR_PORT },
       { name: 'sshuttle', host: pod.ip, sink: SINK_PORT, rr: RR_PORT, around: { before: () => peer!.start(), after: () => peer!.stop() } },
     ];
+    // Per path, the processes that carry its bytes (sshuttle's are not tracked: python and ssh come and go with it).
+    const status0 = JSON.parse(await tpv(['status', '--json'])) as { pid: number; connection: { relay?: { pod: string } } };
+    const relayNetns = (await labStatus(L.name)).pods.find((p) => p.name === status0.connection.relay?.pod)?.netns;
+    const daemonPid = status0.pid;
+    const cpuGroups: Record<string, ProcessGroups> = {
+      direct: { sink: () => [sink.pid!] },
+      'port-forward': { kubectl: () => [pf.pid!], 'lab API server + kubelet': () => [L.controlPlanePid], sink: () => [sink.pid!] },
+      daemon: { daemon: () => [daemonPid], relay: () => (relayNetns ? pidsInNetns(relayNetns) : []), 'lab API server + kubelet': () => [L.controlPlanePid], sink: () => [sink.pid!] },
+    };
+    const cpu = new Map<string, { stream: Record<string, number>; conns: Record<string, number> }>(Object.keys(cpuGroups).map((k) => [k, { stream: {}, conns: {} }]));
     type Sample = { single: number[]; multi: number[]; cps: number[]; p50: number[]; p99: number[] };
     const samples = new Map<string, Sample>(paths.map((p) => [p.name, { single: [], multi: [], cps: [], p50: [], p99: [] }]));
     const client = (args: string[]) => inWs([process.execPath, join(dir, 'client.js'), ...args]).then((o) => JSON.parse(o) as Record<string, number>);
@@ -173,9 +187,14 @@ export async function benchLabPaths(opts: {
       for (const p of paths) { // interleaved: every round measures every path
         const s = samples.get(p.name)!;
         await p.around?.before();
+        const groups = cpuGroups[p.name];
+        let stopMeter = groups && meterCpu(groups);
         s.single.push((await client(['throughput', p.host, String(p.sink), String(opts.bytes), '1'])).gbps!);
+        if (stopMeter) addCpu(cpu.get(p.name)!.stream, stopMeter());
         s.multi.push((await client(['throughput', p.host, String(p.sink), String(opts.bytes), '8'])).gbps!);
+        stopMeter = groups && meterCpu(groups);
         const rr = await client(['rr', p.host, String(p.rr), String(opts.connections)]);
+        if (stopMeter) addCpu(cpu.get(p.name)!.conns, stopMeter());
         s.cps.push(rr.cps!); s.p50.push(rr.p50!); s.p99.push(rr.p99!);
         await p.around?.after();
       }
@@ -194,6 +213,19 @@ export async function benchLabPaths(opts: {
       add('TTFB p50 (ratio: base/daemon)', base, 'p50', 'ms', true);
       add('TTFB p99 (ratio: base/daemon)', base, 'p99', 'ms', true);
     }
+    // The profile: CPU per GiB (1 stream) and per 1,000 connections, by process, summed over every round.
+    const gib = (opts.bytes * opts.runs) / 2 ** 30;
+    const thousands = (opts.connections * opts.runs) / 1000;
+    const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    log('CPU seconds by process (the profile of each path; all rounds):');
+    for (const [path, c] of cpu) {
+      const parts = (r: Record<string, number>, per: number) => Object.entries(r).map(([k, v]) => `${k} ${(v / per).toFixed(2)}`).join(', ');
+      log(`  ${path.padEnd(12)} per GiB (1 stream): ${(total(c.stream) / gib).toFixed(2)} s = ${parts(c.stream, gib)}`);
+      log(`  ${''.padEnd(12)} per 1,000 connections: ${(total(c.conns) / thousands).toFixed(2)} s = ${parts(c.conns, thousands)}`);
+    }
+    const d = cpu.get('daemon')!, pfc = cpu.get('port-forward')!;
+    rows.push({ name: 'CPU per GiB, 1 stream, every process on the path (ratio: base/daemon): daemon vs port-forward', baseline: total(pfc.stream) / gib, measured: total(d.stream) / gib, ratio: total(pfc.stream) / total(d.stream), unit: 's' });
+    rows.push({ name: 'CPU per 1,000 connections, every process on the path (ratio: base/daemon): daemon vs port-forward', baseline: total(pfc.conns) / thousands, measured: total(d.conns) / thousands, ratio: total(pfc.conns) / total(d.conns), unit: 's' });
 
     log('DNS and 10,000 idle flows through the connected daemon');
     const status = JSON.parse(await inWs([process.execPath, opts.tpv, 'status', '--json'])) as { pid: number };
@@ -215,4 +247,23 @@ export async function benchLabPaths(opts: {
     await labDown(labName).catch((e: Error) => log(`lab down: ${e.message}`));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Starts the daemon as `tpv connect` would, but under `node --cpu-prof`: the
+ * connect then uses it, and `tpv quit` at the end makes it write its profiles.
+ */
+async function startProfiledDaemon(netns: string, tpvScript: string, env: Record<string, string>, profileDir: string, log: (l: string) => void): Promise<void> {
+  mkdirSync(profileDir, { recursive: true });
+  const daemonScript = join(dirname(tpvScript), 'daemon.js');
+  const daemon = spawn('ip', ['netns', 'exec', netns, process.execPath, '--cpu-prof', '--cpu-prof-dir', resolve(profileDir), daemonScript,
+    '--socket', env.TPV_SOCKET!, '--owner-uid', String(process.getuid?.() ?? 0), '--owner-gid', String(process.getgid?.() ?? 0),
+    '--idle-exit', '0', '--log-file', env.TPV_LOG_FILE!, '--state-dir', env.TPV_STATE_DIR!], { stdio: 'ignore', detached: true });
+  daemon.unref();
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(env.TPV_SOCKET!)) {
+    if (Date.now() > deadline) throw new Error(`the profiled daemon did not listen on ${env.TPV_SOCKET} within 10 s (see ${env.TPV_LOG_FILE})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  log(`daemon ${daemon.pid} runs under --cpu-prof; its profiles go to ${resolve(profileDir)} when it quits (open them in Chrome DevTools or VS Code)`);
 }

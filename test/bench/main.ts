@@ -19,6 +19,9 @@ async function main(): Promise<void> {
   // `--only tunnel|packet|vnat|lab|vnat-lab`: one suite, for iterating on a single path.
   const onlyAt = process.argv.indexOf('--only');
   const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
+  // `--profile DIR`: V8 CPU profiles of the daemon during the lab paths.
+  const profileAt = process.argv.indexOf('--profile');
+  const profileDir = profileAt > 0 ? process.argv[profileAt + 1] : undefined;
   const wanted = (suite: string) => only === undefined || only === suite;
   const log = (line: string) => { if (!json) process.stderr.write(`${line}\n`); };
   const rows: Row[] = [];
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
         : 'lab paths: direct route, kubectl port-forward, sshuttle and the daemon (VNAT virtual IP) to one pod, interleaved');
       for (const r of await benchLabPaths({
         runs: quick ? 3 : 5, bytes: quick ? 64 << 20 : 256 << 20, connections: quick ? 100 : 300, queries: quick ? 2000 : 10000, flows: 10_000,
-        vnatMappings: 65_536, vnatOnly, log, tpv,
+        vnatMappings: 65_536, vnatOnly, log, tpv, profileDir,
       })) rows.push({ suite: 'lab paths', ...r });
     }
   }
