@@ -3,7 +3,12 @@
 // else may spell a method name. Types only plus method descriptors: no I/O.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
-/** Bumped on any incompatible change; clients replace an older daemon. */
+/**
+ * Bumped on any incompatible change; clients replace an older daemon.
+ * Additions a client can detect without it stay at the same version
+ * (`vnat.subscribe`: an older daemon answers MethodNotFound, and a client
+ * that never calls it gets `vnat.changed` as before).
+ */
 export const PROTOCOL_VERSION = 1;
 
 // ---------------------------------------------------------------- routing
@@ -149,6 +154,46 @@ export interface VnatMapping {
   createdAt: string;
 }
 
+/**
+ * What changed in the VNAT table since the previous `vnat.delta`, to the
+ * clients that subscribed with `vnat.subscribe { mode: 'delta' }`.
+ *
+ * `seq` counts the daemon's pushes (one counter for the daemon's life, shared
+ * by every subscriber), so a client knows its table is whole when each push
+ * is the one after the last it applied. On a gap, or before it has a table at
+ * all, it calls `vnat.subscribe` again: the snapshot's `seq` is the last push
+ * it already contains; pushes at or below it are skipped, the next applies.
+ *
+ * - `full`: `upserts` is the whole table; replace, do not merge (sent when the
+ *   table is cleared or replaced: disconnect, a new connection).
+ * - `upserts`: whole entries, keyed by `virtualIp`: new mappings, new names or
+ *   environment variables, flow counts; byte counters of entries that changed
+ *   only by their counters at most once a second (an entry in a push for
+ *   another reason always carries its current counters).
+ * - `removed`: virtual IPs no longer mapped.
+ */
+export interface VnatDelta {
+  seq: number;
+  full?: true;
+  upserts: VnatMapping[];
+  removed?: string[];
+}
+
+/** The whole table as of push `seq` (pushes after it apply on top). */
+export interface VnatSnapshot {
+  seq: number;
+  mappings: VnatMapping[];
+}
+
+/**
+ * How a client follows the VNAT table:
+ * - `delta`: `vnat.delta` notifications (what the extension uses);
+ * - `full`: the whole list in `vnat.changed` after every change, as protocol 1
+ *   clients that never call `vnat.subscribe` get it (kept for them, and to
+ *   compare a delta-built table against).
+ */
+export type VnatFollowMode = 'delta' | 'full';
+
 // ---------------------------------------------------------------- intercept
 
 export interface InterceptParams {
@@ -190,6 +235,13 @@ export const Methods = {
   plan: new RequestType<ConnectParams, RoutingPlan, void>('plan'),
   disconnect: new RequestType0<DaemonStatus, void>('disconnect'),
   vnatList: new RequestType0<VnatMapping[], void>('vnat.list'),
+  /**
+   * Chooses how this connection follows the VNAT table and answers the table
+   * as of now, with the `seq` that `vnat.delta` pushes continue from. Called
+   * again (same mode) to resynchronise after a gap. Daemons before it answer
+   * MethodNotFound: follow `vnat.changed` then.
+   */
+  vnatSubscribe: new RequestType<{ mode: VnatFollowMode }, VnatSnapshot, void>('vnat.subscribe'),
   intercept: new RequestType<InterceptParams, InterceptResult, void>('intercept'),
   /**
    * Ends an intercept or ingest; answers once the workload is put back (the
@@ -209,8 +261,14 @@ export const Methods = {
 export const Notifications = {
   /** Full status after any change of connection, plan or intercepts. */
   statusChanged: new NotificationType<DaemonStatus>('status.changed'),
-  /** Full mapping list, coalesced (at most a few per second). */
+  /**
+   * Full mapping list, coalesced (at most four a second), to connections that
+   * have not subscribed to deltas (or chose `full`). Not sent for changes of
+   * byte counters alone.
+   */
   vnatChanged: new NotificationType<VnatMapping[]>('vnat.changed'),
+  /** Changes since the previous push, coalesced (at most four a second), to connections subscribed with `delta`. */
+  vnatDelta: new NotificationType<VnatDelta>('vnat.delta'),
   log: new NotificationType<LogEntry>('log'),
   /** Daemon → client: the cluster rejected the credentials; send fresh ones via `credentials.update`. */
   credentialsExpired: new NotificationType<{ context: string }>('credentials.expired'),

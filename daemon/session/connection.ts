@@ -2,12 +2,17 @@
 // implementation wires TUN, routes, DNS, VNAT and the tunnel; the service
 // only sequences requests and publishes state.
 import type { ConnectParams, ConnectionInfo, InterceptParams, InterceptResult, RoutingPlan, VnatMapping } from '../protocol/rpc';
+import type { MappingChange } from './mappingRegistry';
 
 export interface ActiveConnection {
   info(): ConnectionInfo;
   mappings(): VnatMapping[];
   /** How many mappings there are, without building the list (status asks often; the list may hold 65,536). */
   mappingCount(): number;
+  /** Mappings changed since the last take, and those whose byte counters alone moved (MappingRegistry.pending). */
+  pendingMappingChanges(): { entries: number; counters: number };
+  /** The changed mappings, forgotten once taken (MappingRegistry.take): what a vnat.delta carries. */
+  takeMappingChanges(opts: { counters: boolean; build?: boolean }): VnatMapping[];
   intercept(params: InterceptParams): Promise<InterceptResult>;
   leave(workload: string, namespace?: string): Promise<void>;
   /** The leave of that workload under way (its intercept listed as `leaving`); undefined when none is. */
@@ -22,7 +27,8 @@ export interface ActiveConnection {
 export interface ConnectionEvents {
   /** The connection's info changed (tunnel reconnecting, relay moved, ...). */
   changed(): void;
-  mappingsChanged(): void;
+  /** A mapping became pending (see MappingRegistry): `counters` when only its byte counters moved. */
+  mappingsChanged(what?: MappingChange): void;
   credentialsExpired(context: string): void;
 }
 

@@ -4,16 +4,23 @@ import { ErrorCodes, ResponseError } from 'vscode-jsonrpc';
 import type { Logger, ScopedLogger } from '../log/logger';
 import {
   Methods, Notifications, PROTOCOL_VERSION,
-  type ConnectParams, type ConnectionInfo, type DaemonStatus, type LogLevel, type VnatMapping,
+  type ConnectParams, type ConnectionInfo, type DaemonStatus, type LogLevel, type VnatFollowMode, type VnatMapping, type VnatSnapshot,
 } from '../protocol/rpc';
 import type { ClientConnection, RpcServer } from '../server/rpcServer';
 import * as validate from '../server/validate';
 import type { ActiveConnection, Connector } from './connection';
+import type { MappingChange } from './mappingRegistry';
 
 export const DAEMON_VERSION = '0.1.0';
 
 /** Coalesces bursts of mapping changes into at most a few notifications a second. */
 const VNAT_NOTIFY_INTERVAL_MS = 250;
+/**
+ * Byte counters move with every packet of a busy flow: an entry whose only
+ * change is its counters goes out at most this often (all such entries in
+ * one push). An entry pushed for another reason carries its counters anyway.
+ */
+const VNAT_COUNTERS_INTERVAL_MS = 1000;
 
 export class DaemonService {
   private active: ActiveConnection | undefined;
@@ -21,6 +28,15 @@ export class DaemonService {
   private connecting: AbortController | undefined;
   private info: ConnectionInfo = { state: 'disconnected', since: new Date().toISOString() };
   private vnatTimer: NodeJS.Timeout | undefined;
+  /** When the armed vnatTimer fires (Date.now() time). */
+  private vnatTimerDue = 0;
+  /** The last vnat.delta's seq: one counter for the daemon's life, so a client's seq never repeats. */
+  private vnatSeq = 0;
+  /** The table was cleared or replaced: the next push is a full one. */
+  private vnatFullPending = false;
+  private vnatCountersAt = 0;
+  /** Per client connection; absent means `full` (protocol 1 clients never subscribe). */
+  private readonly vnatModes = new Map<number, VnatFollowMode>();
   private readonly log: ScopedLogger;
   private idleTimer: NodeJS.Timeout | undefined;
   private busy: Promise<unknown> = Promise.resolve();
@@ -39,7 +55,7 @@ export class DaemonService {
     this.server = server;
     return {
       onConnection: (c) => { this.register(c); this.armIdleExit(); },
-      onDisconnect: (c) => { this.unsubscribe.get(c.id)?.(); this.unsubscribe.delete(c.id); this.armIdleExit(); },
+      onDisconnect: (c) => { this.unsubscribe.get(c.id)?.(); this.unsubscribe.delete(c.id); this.vnatModes.delete(c.id); this.armIdleExit(); },
     };
   }
 
@@ -67,6 +83,13 @@ export class DaemonService {
     rpc.onRequest(Methods.plan, (p) => this.connector.plan(validate.connectParams(p)));
     rpc.onRequest(Methods.disconnect, () => { this.connecting?.abort(); return this.serial(() => this.disconnect()); });
     rpc.onRequest(Methods.vnatList, (): VnatMapping[] => this.active?.mappings() ?? []);
+    rpc.onRequest(Methods.vnatSubscribe, (p): VnatSnapshot => {
+      const mode = validate.object(p, 'params').mode;
+      if (mode !== 'delta' && mode !== 'full') throw new validate.InvalidParams('params.mode', 'expected delta or full');
+      this.vnatModes.set(c.id, mode);
+      // Pending changes are in this table already and go out again in push seq+1: whole entries, so applying them twice is harmless.
+      return { seq: this.vnatSeq, mappings: this.active?.mappings() ?? [] };
+    });
     rpc.onRequest(Methods.intercept, (p) => this.serial(() => this.requireActive().intercept(validate.interceptParams(p))));
     rpc.onRequest(Methods.leave, (p) => {
       const o = validate.object(p, 'params');
@@ -131,10 +154,13 @@ export class DaemonService {
     try {
       this.active = await this.connector.connect(params, {
         changed: () => this.publishStatus(),
-        mappingsChanged: () => this.scheduleVnatNotification(),
+        mappingsChanged: (what) => this.scheduleVnatNotification(what),
         credentialsExpired: (context) => this.server?.forEachClient((cl) => void cl.rpc.sendNotification(Notifications.credentialsExpired, { context })),
       }, abort.signal);
       this.lastParams = params;
+      // A new table: clients holding the previous one (a connect that switched context) replace theirs.
+      this.vnatFullPending = true;
+      this.scheduleVnatNotification('entry');
       this.log.info(`connected to ${params.context} (namespace ${params.namespace})`);
       this.publishStatus();
       return this.status();
@@ -156,7 +182,8 @@ export class DaemonService {
     this.setInfo({ ...active.info(), state: 'disconnecting', since: new Date().toISOString() });
     await active.disconnect();
     this.setInfo({ state: 'disconnected', since: new Date().toISOString() });
-    this.scheduleVnatNotification();
+    this.vnatFullPending = true;
+    this.scheduleVnatNotification('entry');
     this.log.info('disconnected');
     this.armIdleExit();
     return this.status();
@@ -172,15 +199,60 @@ export class DaemonService {
     this.server?.forEachClient((c) => void c.rpc.sendNotification(Notifications.statusChanged, status));
   }
 
-  private scheduleVnatNotification(): void {
-    if (this.vnatTimer) return;
-    this.vnatTimer = setTimeout(() => {
-      this.vnatTimer = undefined;
-      // Nobody to tell: building the list is O(mappings) (20 ms at 65,536), so it is not built.
-      if ((this.server?.clientCount ?? 0) === 0) return;
-      const list = this.active?.mappings() ?? [];
-      this.server?.forEachClient((c) => void c.rpc.sendNotification(Notifications.vnatChanged, list));
-    }, VNAT_NOTIFY_INTERVAL_MS);
+  /** Arms the push: within 250 ms for entries, by the counters' next turn for counters alone. */
+  private scheduleVnatNotification(what: MappingChange = 'entry'): void {
+    const now = Date.now();
+    const delay = what === 'counters' ? Math.max(VNAT_NOTIFY_INTERVAL_MS, this.vnatCountersAt + VNAT_COUNTERS_INTERVAL_MS - now) : VNAT_NOTIFY_INTERVAL_MS;
+    if (this.vnatTimer && this.vnatTimerDue <= now + delay) return;
+    if (this.vnatTimer) clearTimeout(this.vnatTimer);
+    this.vnatTimerDue = now + delay;
+    this.vnatTimer = setTimeout(() => { this.vnatTimer = undefined; this.pushVnat(); }, delay);
+  }
+
+  /**
+   * Sends what changed: a vnat.delta with the changed entries to clients
+   * that subscribed to deltas, the whole list in vnat.changed to the others
+   * (only when an entry changed, as before deltas). Builds nothing for
+   * nobody: with no subscriber the changes are forgotten unbuilt (a client
+   * that comes later starts from a snapshot).
+   */
+  private pushVnat(): void {
+    const now = Date.now();
+    let deltaClients = 0;
+    let fullClients = 0;
+    this.server?.forEachClient((c) => { if (this.vnatModes.get(c.id) === 'delta') deltaClients++; else fullClients++; });
+    const active = this.active;
+    if (this.vnatFullPending) {
+      this.vnatFullPending = false;
+      this.vnatCountersAt = now;
+      active?.takeMappingChanges({ counters: true, build: false });
+      const seq = ++this.vnatSeq;
+      if (deltaClients + fullClients === 0) return;
+      const list = active?.mappings() ?? [];
+      this.forEachVnatClient((c, mode) => void (mode === 'delta'
+        ? c.rpc.sendNotification(Notifications.vnatDelta, { seq, full: true, upserts: list })
+        : c.rpc.sendNotification(Notifications.vnatChanged, list)));
+      return;
+    }
+    if (!active) return;
+    const pending = active.pendingMappingChanges();
+    const counters = pending.counters > 0 && now - this.vnatCountersAt >= VNAT_COUNTERS_INTERVAL_MS;
+    if (pending.entries > 0 || counters) {
+      if (counters) this.vnatCountersAt = now;
+      const upserts = active.takeMappingChanges({ counters, build: deltaClients > 0 });
+      const seq = ++this.vnatSeq;
+      // The protocol 1 list: after changes of entries only, never for counters alone (as before deltas).
+      const list = fullClients > 0 && pending.entries > 0 ? active.mappings() : undefined;
+      this.forEachVnatClient((c, mode) => {
+        if (mode === 'delta') void c.rpc.sendNotification(Notifications.vnatDelta, { seq, upserts });
+        else if (list) void c.rpc.sendNotification(Notifications.vnatChanged, list);
+      });
+    }
+    if (!counters && pending.counters > 0) this.scheduleVnatNotification('counters');
+  }
+
+  private forEachVnatClient(fn: (c: ClientConnection, mode: VnatFollowMode) => void): void {
+    this.server?.forEachClient((c) => fn(c, this.vnatModes.get(c.id) ?? 'full'));
   }
 
   /** Exits after a quiet period with no connection and no client. */

@@ -199,7 +199,7 @@ export class LiveConnection implements ActiveConnection {
     const tunnels = new TunnelRouter(supervisor, proxyRoutes, (workload) => this.intercepts?.proxyTunnel(params.namespace, workload));
 
     const table = deps.vnatTable(plan);
-    const mappings = new MappingRegistry(table, () => this.events.mappingsChanged());
+    const mappings = new MappingRegistry(table, (what) => this.events.mappingsChanged(what));
     this.mappingsRegistry = mappings;
 
     this.step(signal, `creating TUN device ${deps.device}`);
@@ -314,6 +314,14 @@ export class LiveConnection implements ActiveConnection {
 
   mappingCount(): number {
     return this.mappingsRegistry?.size ?? 0;
+  }
+
+  pendingMappingChanges(): { entries: number; counters: number } {
+    return this.mappingsRegistry?.pending ?? { entries: 0, counters: 0 };
+  }
+
+  takeMappingChanges(opts: { counters: boolean; build?: boolean }): VnatMapping[] {
+    return this.mappingsRegistry?.take(opts) ?? [];
   }
 
   async intercept(params: InterceptParams): Promise<InterceptResult> {
