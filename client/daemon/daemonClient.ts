@@ -2,11 +2,12 @@
 // typed calls, notification events, and reconnection when the daemon
 // restarts. Shared by the extension and `tpv`; never imports `vscode`.
 import { connect as netConnect, type Socket } from 'node:net';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createMessageConnection, ErrorCodes, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import {
   Methods, Notifications, PROTOCOL_VERSION,
   type ConnectParams, type DaemonStatus, type InterceptParams, type InterceptResult, type LogEntry, type LogLevel, type RoutingPlan, type VnatMapping,
 } from '../../daemon/protocol/rpc';
+import { VnatMirror, type VnatChange } from './vnatMirror';
 import { DaemonNotRunning } from './daemonErrors';
 import { Emitter, type Disposable } from '../events';
 import type { VersionInfo } from './handshake';
@@ -55,9 +56,16 @@ export class DaemonClient implements Disposable {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectDelay: number;
   private logLevel: LogLevel | undefined;
+  /** How followVnat() keeps the table: deltas, or whole lists from a daemon without them. */
+  private vnatFollow: 'delta' | 'list' | undefined;
+  private readonly vnat = new VnatMirror();
+  private vnatResync: Promise<void> | undefined;
+  /** vnat.changed lists seen (while following by lists), so an older vnat.list answer never overwrites a newer push. */
+  private vnatLists = 0;
 
   private readonly statusEmitter = new Emitter<DaemonStatus>();
   private readonly vnatEmitter = new Emitter<VnatMapping[]>();
+  private readonly vnatChangeEmitter = new Emitter<VnatChange>();
   private readonly logEmitter = new Emitter<LogEntry>();
   private readonly credentialsEmitter = new Emitter<{ context: string }>();
   private readonly lostEmitter = new Emitter<void>();
@@ -65,8 +73,10 @@ export class DaemonClient implements Disposable {
 
   /** Full status after any change (connection, plan, intercepts). */
   readonly onStatusChanged = this.statusEmitter.event;
-  /** Full VNAT mapping list, pushed by the daemon. */
+  /** Full VNAT mapping list, pushed by the daemon to connections that do not follow deltas (see followVnat). */
   readonly onVnatChanged = this.vnatEmitter.event;
+  /** After followVnat(): how the table in vnatMappings just changed (a full change replaces it). */
+  readonly onVnatChange = this.vnatChangeEmitter.event;
   /** Daemon log lines, after subscribeLogs(). */
   readonly onLog = this.logEmitter.event;
   /** The cluster rejected the credentials: call updateCredentials with fresh ones. */
@@ -117,6 +127,51 @@ export class DaemonClient implements Disposable {
     }
   }
 
+  /** The VNAT table by virtual IP, kept by followVnat(); empty before. */
+  get vnatMappings(): ReadonlyMap<string, VnatMapping> {
+    return this.vnat.mappings;
+  }
+
+  /**
+   * Follows the VNAT table: a snapshot, then the daemon's deltas applied to
+   * it; a gap in their sequence fetches a snapshot again, as does every
+   * reconnection. A daemon without deltas (MethodNotFound) is followed by its
+   * whole lists instead. Resolves once vnatMappings holds the table.
+   */
+  async followVnat(): Promise<void> {
+    this.vnatFollow = 'delta';
+    await this.resyncVnat();
+  }
+
+  private resyncVnat(): Promise<void> {
+    this.vnatResync ??= (async () => {
+      try {
+        for (;;) {
+          this.vnat.expectSnapshot();
+          let snapshot;
+          try {
+            snapshot = await this.call((rpc) => rpc.sendRequest(Methods.vnatSubscribe, { mode: 'delta' }));
+          } catch (e) {
+            if (!(e instanceof ResponseError && e.code === ErrorCodes.MethodNotFound)) throw e;
+            this.opts.log?.('the daemon has no VNAT deltas (vnat.subscribe); following its whole lists');
+            this.vnatFollow = 'list';
+            const seen = this.vnatLists;
+            const list = await this.vnatList();
+            if (this.vnatLists === seen) this.vnatChangeEmitter.fire(this.vnat.replace(list));
+            return;
+          }
+          const step = this.vnat.snapshot(snapshot);
+          if (step.change) this.vnatChangeEmitter.fire(step.change);
+          if (!step.resync) return;
+          this.opts.log?.(`VNAT pushes after snapshot ${snapshot.seq} have a gap; fetching the table again`);
+        }
+      } finally {
+        this.vnatResync = undefined;
+      }
+    })();
+    return this.vnatResync;
+  }
+
   /** Streams daemon logs at `level` and above; kept across reconnections. */
   async subscribeLogs(level: LogLevel): Promise<void> {
     this.logLevel = level;
@@ -127,7 +182,7 @@ export class DaemonClient implements Disposable {
     this.disposed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.detach();
-    for (const e of [this.statusEmitter, this.vnatEmitter, this.logEmitter, this.credentialsEmitter, this.lostEmitter, this.reconnectedEmitter]) e.dispose();
+    for (const e of [this.statusEmitter, this.vnatEmitter, this.vnatChangeEmitter, this.logEmitter, this.credentialsEmitter, this.lostEmitter, this.reconnectedEmitter]) e.dispose();
   }
 
   private async call<T>(fn: (rpc: MessageConnection) => Promise<T>): Promise<T> {
@@ -141,7 +196,23 @@ export class DaemonClient implements Disposable {
     const rpc = createMessageConnection(new StreamMessageReader(socket), new StreamMessageWriter(socket));
     this.rpc = rpc;
     rpc.onNotification(Notifications.statusChanged, (s) => this.statusEmitter.fire(s));
-    rpc.onNotification(Notifications.vnatChanged, (m) => this.vnatEmitter.fire(m));
+    rpc.onNotification(Notifications.vnatChanged, (m) => {
+      this.vnatEmitter.fire(m);
+      if (this.vnatFollow !== 'list') return;
+      this.vnatLists++;
+      this.vnatChangeEmitter.fire(this.vnat.replace(m));
+    });
+    // A new socket (perhaps another daemon): deltas wait for the snapshot the reconnection asks for.
+    if (this.vnatFollow === 'delta') this.vnat.expectSnapshot();
+    rpc.onNotification(Notifications.vnatDelta, (d) => {
+      if (this.vnatFollow !== 'delta') return;
+      const step = this.vnat.push(d);
+      if (step.change) this.vnatChangeEmitter.fire(step.change);
+      if (step.resync) {
+        this.opts.log?.(`VNAT push ${d.seq} does not follow ${this.vnat.lastSeq ?? 'a snapshot'}; fetching the table`);
+        this.resyncVnat().catch((e: Error) => this.opts.log?.(`fetching the VNAT table failed: ${e.message}`));
+      }
+    });
     rpc.onNotification(Notifications.log, (l) => this.logEmitter.fire(l));
     rpc.onNotification(Notifications.credentialsExpired, (c) => this.credentialsEmitter.fire(c));
     let lost = false;
@@ -199,6 +270,8 @@ export class DaemonClient implements Disposable {
       }
       this.reconnectDelay = this.opts.reconnectDelayMs?.min ?? 250;
       if (this.logLevel) await this.subscribeLogs(this.logLevel);
+      // The daemon may have restarted (a new table, seq from 0): start again from its snapshot.
+      if (this.vnatFollow) await this.followVnat();
       this.reconnectedEmitter.fire(version);
       this.statusEmitter.fire(await this.status());
     } catch (e) {

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import { Methods, Notifications, PROTOCOL_VERSION, type DaemonStatus } from '../../../daemon/protocol/rpc';
+import { Methods, Notifications, PROTOCOL_VERSION, type DaemonStatus, type VnatDelta, type VnatMapping } from '../../../daemon/protocol/rpc';
 import { DaemonClient } from '../../../client/daemon/daemonClient';
 import { ensureDaemon, ConsentDeclined } from '../../../client/daemon/ensureDaemon';
 import { startDaemon, type DaemonLauncher } from '../../../client/daemon/daemonLauncher';
@@ -23,8 +23,12 @@ class FakeDaemon {
   readonly sockets = new Set<Socket>();
   logSubscriptions = 0;
   quitCalls = 0;
+  /** The VNAT table it answers vnat.subscribe and vnat.list with, and the last push's seq. */
+  vnat: { seq: number; mappings: VnatMapping[] } = { seq: 0, mappings: [] };
+  subscribes = 0;
   private server: Server | undefined;
-  constructor(readonly socketPath: string, readonly version = '0.1.0') {}
+  /** `deltas: false`: a daemon from before vnat.subscribe (answers MethodNotFound). */
+  constructor(readonly socketPath: string, readonly version = '0.1.0', readonly deltas = true) {}
 
   async start(): Promise<void> {
     this.server = createServer((socket) => {
@@ -35,11 +39,24 @@ class FakeDaemon {
       rpc.onRequest(Methods.status, () => status(this.version));
       rpc.onRequest(Methods.connect, (p) => status(this.version, p.context === 'lab' ? 'connected' : 'disconnected'));
       rpc.onRequest(Methods.subscribeLogs, () => { this.logSubscriptions++; });
+      rpc.onRequest(Methods.vnatList, () => this.vnat.mappings);
+      if (this.deltas) rpc.onRequest(Methods.vnatSubscribe, () => { this.subscribes++; return { seq: this.vnat.seq, mappings: this.vnat.mappings }; });
       rpc.onRequest(Methods.quit, () => { this.quitCalls++; setTimeout(() => void this.stop(), 10); });
       rpc.listen();
       this.connections.push(rpc);
     });
     await new Promise<void>((r) => this.server!.listen(this.socketPath, r));
+  }
+
+  /** Updates its table and sends the change as the next delta to every connection. */
+  push(upserts: VnatMapping[], opts: { full?: true; removed?: string[] } = {}): void {
+    const seq = this.vnat.seq + 1;
+    const byVip = new Map((opts.full ? [] : this.vnat.mappings).map((x) => [x.virtualIp, x]));
+    for (const u of upserts) byVip.set(u.virtualIp, u);
+    for (const r of opts.removed ?? []) byVip.delete(r);
+    this.vnat = { seq, mappings: [...byVip.values()] };
+    const d: VnatDelta = { seq, upserts, ...(opts.full ? { full: true as const } : {}), ...(opts.removed ? { removed: opts.removed } : {}) };
+    for (const c of this.connections) void c.sendNotification(Notifications.vnatDelta, d);
   }
 
   async stop(): Promise<void> {
@@ -173,6 +190,100 @@ test('startDaemon: a dismissed pkexec prompt (exit 126) is ElevationCancelled; a
       /did not answer .* within/,
     );
   } finally {
+    sock.cleanup();
+  }
+});
+
+const vm = (i: number, flows = 0): VnatMapping => ({
+  realIp: `10.132.0.${i}`, virtualIp: `246.1.0.${i}`, subnet: '10.132.0.0/16', names: [`p${i}.default`], envVars: [], flows, bytesIn: 0, bytesOut: 0, createdAt: 'then',
+});
+const tableOf = (c: DaemonClient) => [...c.vnatMappings.values()].map((x) => `${x.virtualIp}:${x.flows}`).sort();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('followVnat: a snapshot, deltas applied in place, a gap fetches the table again, a full push replaces it', async () => {
+  const sock = tempSocket();
+  const daemon = new FakeDaemon(sock.path);
+  daemon.vnat = { seq: 41, mappings: [vm(1), vm(2)] };
+  await daemon.start();
+  const client = await DaemonClient.connect({ socketPath: sock.path });
+  const changes: Array<{ full: boolean; upserts: number; removed: number }> = [];
+  client.onVnatChange((c) => changes.push({ full: c.full, upserts: c.upserts.length, removed: c.removed.length }));
+  try {
+    await client.followVnat();
+    assert.deepEqual(tableOf(client), ['246.1.0.1:0', '246.1.0.2:0']);
+    assert.deepEqual(changes, [{ full: true, upserts: 2, removed: 0 }]);
+
+    daemon.push([vm(1, 1)]);
+    daemon.push([vm(3)], { removed: ['246.1.0.2'] });
+    await sleep(50);
+    assert.deepEqual(tableOf(client), ['246.1.0.1:1', '246.1.0.3:0']);
+    assert.deepEqual(changes.slice(1), [{ full: false, upserts: 1, removed: 0 }, { full: false, upserts: 1, removed: 1 }]);
+    assert.equal(daemon.subscribes, 1);
+
+    // Push 44 is lost: 45 shows the gap, and the table comes again with both in it.
+    daemon.vnat = { seq: 45, mappings: [...daemon.vnat.mappings, vm(4), vm(5)] };
+    changes.length = 0;
+    for (const c of daemon.connections) void c.sendNotification(Notifications.vnatDelta, { seq: 45, upserts: [vm(5)] });
+    await sleep(50);
+    assert.equal(daemon.subscribes, 2, 'the gap fetched the table');
+    assert.deepEqual(tableOf(client), ['246.1.0.1:1', '246.1.0.3:0', '246.1.0.4:0', '246.1.0.5:0']);
+    assert.deepEqual(changes, [{ full: true, upserts: 4, removed: 0 }]);
+    daemon.push([vm(4, 9)]);
+    await sleep(50);
+    assert.deepEqual(tableOf(client), ['246.1.0.1:1', '246.1.0.3:0', '246.1.0.4:9', '246.1.0.5:0'], 'deltas continue after the resync');
+
+    daemon.push([], { full: true });
+    await sleep(50);
+    assert.equal(client.vnatMappings.size, 0, 'disconnect: the full push empties the table');
+  } finally {
+    client.dispose();
+    await daemon.stop();
+    sock.cleanup();
+  }
+});
+
+test('followVnat: a reconnection (a restarted daemon, seq from 0) starts again from its snapshot', async () => {
+  const sock = tempSocket();
+  let daemon = new FakeDaemon(sock.path);
+  daemon.vnat = { seq: 900, mappings: [vm(1), vm(2), vm(3)] };
+  await daemon.start();
+  const client = await DaemonClient.connect({ socketPath: sock.path, reconnect: true, reconnectDelayMs: { min: 20, max: 100 } });
+  try {
+    await client.followVnat();
+    assert.equal(client.vnatMappings.size, 3);
+    const reconnected = next(client.onReconnected);
+    await daemon.stop();
+    daemon = new FakeDaemon(sock.path);
+    daemon.vnat = { seq: 0, mappings: [vm(9)] };
+    await daemon.start();
+    await reconnected;
+    assert.deepEqual(tableOf(client), ['246.1.0.9:0']);
+    daemon.push([vm(9, 1)]);
+    await sleep(50);
+    assert.deepEqual(tableOf(client), ['246.1.0.9:1'], 'seq 1 follows the new snapshot (0), not the old 900');
+  } finally {
+    client.dispose();
+    await daemon.stop();
+    sock.cleanup();
+  }
+});
+
+test('followVnat against a daemon without deltas follows its whole lists (vnat.list, then vnat.changed)', async () => {
+  const sock = tempSocket();
+  const daemon = new FakeDaemon(sock.path, '0.1.0', false);
+  daemon.vnat = { seq: 0, mappings: [vm(1)] };
+  await daemon.start();
+  const client = await DaemonClient.connect({ socketPath: sock.path });
+  try {
+    await client.followVnat();
+    assert.deepEqual(tableOf(client), ['246.1.0.1:0']);
+    const change = next(client.onVnatChange);
+    void daemon.connections[0]!.sendNotification(Notifications.vnatChanged, [vm(1, 2), vm(2)]);
+    assert.equal((await change).full, true);
+    assert.deepEqual(tableOf(client), ['246.1.0.1:2', '246.1.0.2:0']);
+  } finally {
+    client.dispose();
+    await daemon.stop();
     sock.cleanup();
   }
 });
