@@ -107,7 +107,7 @@ export function activate(context: vscode.ExtensionContext): TelepresenceApi {
   const vnatState = () => {
     const st = session.status?.connection;
     const connection = !st ? 'no-daemon' : st.state === 'connected' ? 'connected' : st.state === 'connecting' || st.state === 'reconnecting' ? 'connecting' : 'disconnected';
-    vnat.update(connection, session.mappings, st?.context ? `${st.context}/${st.namespace}` : undefined);
+    vnat.setConnection(connection, st?.context ? `${st.context}/${st.namespace}` : undefined);
   };
   context.subscriptions.push(
     session.onDidChangeStatus((st) => {
@@ -117,9 +117,9 @@ export function activate(context: vscode.ExtensionContext): TelepresenceApi {
       statusDoc?.refresh();
       void followCluster();
     }),
-    session.onDidChangeMappings(() => {
-      vnatState();
-      statusBar.update(session.status && { ...session.status, vnatMappingCount: session.mappings.length });
+    session.onDidChangeMappings((change) => {
+      vnat.mappingsChanged(change, session.mappings);
+      statusBar.update(session.status && { ...session.status, vnatMappingCount: session.mappings.size });
     }),
     session.onCredentialsExpired(({ context: ctx }) => void refreshCredentials(s, ctx)),
   );

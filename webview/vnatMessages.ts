@@ -5,13 +5,26 @@ import type { VnatMapping } from '../daemon/protocol/rpc';
 /** What the sidebar shows besides rows: no daemon, not connected, connecting, connected. */
 export type VnatViewConnection = 'no-daemon' | 'disconnected' | 'connecting' | 'connected';
 
-export type ToWebview = {
-  type: 'state';
-  connection: VnatViewConnection;
-  /** context/namespace, for the header. */
-  target?: string;
-  mappings: VnatMapping[];
-};
+/**
+ * `state`: what the view shows besides rows. `mappings`: the rows, as the
+ * daemon's deltas: after (re)loading, the view gets the whole table
+ * (`full`), then only what changed.
+ */
+export type ToWebview =
+  | {
+    type: 'state';
+    connection: VnatViewConnection;
+    /** context/namespace, for the header. */
+    target?: string;
+  }
+  | {
+    type: 'mappings';
+    /** `upserts` is the whole table: replace the rows. */
+    full: boolean;
+    upserts: VnatMapping[];
+    /** Virtual IPs whose rows go. */
+    removed: string[];
+  };
 
 export type FromWebview =
   | { type: 'ready' }

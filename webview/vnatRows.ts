@@ -18,31 +18,37 @@ export interface VnatRow {
   searchText: string;
 }
 
+/** One mapping as a row. */
+export function toRow(m: VnatMapping): VnatRow {
+  const targets: string[] = [];
+  if (m.workload) targets.push(`${m.workload.kind} ${m.workload.namespace}/${m.workload.name}`);
+  if (m.service) targets.push(`svc ${m.service.namespace}/${m.service.name}`);
+  const row = {
+    key: m.virtualIp,
+    realIp: m.realIp,
+    virtualIp: m.virtualIp,
+    subnet: m.subnet,
+    target: targets.join(', '),
+    names: m.names.join(', '),
+    envVars: m.envVars.join(', '),
+    flows: m.flows,
+    bytes: `${formatBytes(m.bytesIn)} in / ${formatBytes(m.bytesOut)} out`,
+  };
+  return { ...row, searchText: [row.realIp, row.virtualIp, row.subnet, row.target, row.names, row.envVars].join(' ').toLowerCase() };
+}
+
 export function toRows(mappings: readonly VnatMapping[]): VnatRow[] {
-  return mappings
-    .map((m): VnatRow => {
-      const targets: string[] = [];
-      if (m.workload) targets.push(`${m.workload.kind} ${m.workload.namespace}/${m.workload.name}`);
-      if (m.service) targets.push(`svc ${m.service.namespace}/${m.service.name}`);
-      const row = {
-        key: m.virtualIp,
-        realIp: m.realIp,
-        virtualIp: m.virtualIp,
-        subnet: m.subnet,
-        target: targets.join(', '),
-        names: m.names.join(', '),
-        envVars: m.envVars.join(', '),
-        flows: m.flows,
-        bytes: `${formatBytes(m.bytesIn)} in / ${formatBytes(m.bytesOut)} out`,
-      };
-      return { ...row, searchText: [row.realIp, row.virtualIp, row.subnet, row.target, row.names, row.envVars].join(' ').toLowerCase() };
-    })
-    .sort((a, b) => compareIps(a.virtualIp, b.virtualIp));
+  return mappings.map(toRow).sort((a, b) => compareIps(a.virtualIp, b.virtualIp));
+}
+
+/** The filter box's words, lower-cased; none for an empty box. */
+export function queryWords(query: string): string[] {
+  return query.toLowerCase().split(/\s+/).filter((w) => w !== '');
 }
 
 /** Every whitespace-separated word of the query must occur somewhere in the row. */
 export function filterRows(rows: readonly VnatRow[], query: string): VnatRow[] {
-  const words = query.toLowerCase().split(/\s+/).filter((w) => w !== '');
+  const words = queryWords(query);
   if (words.length === 0) return [...rows];
   return rows.filter((r) => words.every((w) => r.searchText.includes(w)));
 }
@@ -73,8 +79,12 @@ export function compareIps(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The status line above the table. */
-export function summaryText(total: number, shown: number, query: string): string {
+/**
+ * The status line above the table. `rendered`: how many of the `shown`
+ * (matching) rows the grid holds, when it holds fewer (see MAX_RENDERED_ROWS).
+ */
+export function summaryText(total: number, shown: number, query: string, rendered = shown): string {
   const noun = total === 1 ? 'mapping' : 'mappings';
-  return query.trim() && shown !== total ? `${shown} of ${total} ${noun} match "${query.trim()}"` : `${total} ${noun}`;
+  const text = query.trim() && shown !== total ? `${shown} of ${total} ${noun} match "${query.trim()}"` : `${total} ${noun}`;
+  return rendered < shown ? `${text}; the first ${rendered} by virtual IP are listed, filter to find others` : text;
 }

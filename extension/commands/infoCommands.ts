@@ -15,7 +15,7 @@ export class StatusDocument implements vscode.TextDocumentContentProvider {
   provideTextDocumentContent(): string {
     const st = this.s.session.status;
     if (!st) return '// The Telepresence daemon is not running. Run "Telepresence: Connect" to start it.\n';
-    return `// Telepresence status (live; updates when the daemon pushes a change)\n${JSON.stringify({ ...st, vnatMappings: this.s.session.mappings.length }, null, 2)}\n`;
+    return `// Telepresence status (live; updates when the daemon pushes a change)\n${JSON.stringify({ ...st, vnatMappings: this.s.session.mappings.size }, null, 2)}\n`;
   }
 }
 
@@ -49,7 +49,8 @@ export function openTerminalCommand(s: Services): void {
 }
 
 export async function revealMapping(s: Services, realIp: string, virtualIp: string): Promise<void> {
-  const m = s.session.mappings.find((x) => x.realIp === realIp && x.virtualIp === virtualIp);
+  const found = s.session.mappings.get(virtualIp);
+  const m = found?.realIp === realIp ? found : undefined;
   const id = m && nodeIdForMapping(m, s.tree.rootNodes);
   const node = id ? s.tree.node(id) : undefined;
   if (!node) {
@@ -66,7 +67,7 @@ export async function statusBarMenuCommand(s: Services): Promise<void> {
   if (state === 'connected' || state === 'connecting' || state === 'reconnecting') items.push({ label: '$(debug-disconnect) Disconnect', command: 'telepresence.disconnect' });
   if (state === 'connected') {
     items.push(
-      { label: '$(arrow-swap) Show VNAT Mappings', description: `${s.session.mappings.length}`, command: 'telepresence.showVnatMappings' },
+      { label: '$(arrow-swap) Show VNAT Mappings', description: `${s.session.mappings.size}`, command: 'telepresence.showVnatMappings' },
       { label: '$(terminal) Open Connected Terminal', command: 'telepresence.openTerminal' },
       { label: '$(debug-alt) Intercept…', command: 'telepresence.intercept' },
     );

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import type { DaemonStatus, LogEntry, VnatMapping } from '../../daemon/protocol/rpc';
 import type { DaemonClient } from '../../client/daemon/daemonClient';
+import type { VnatChange } from '../../client/daemon/vnatMirror';
 import type { DaemonLauncher, LaunchedProcess } from '../../client/daemon/daemonLauncher';
 import type { DaemonLaunchSpec, LauncherKind } from '../../client/daemon/launchCommands';
 import { readSettings } from '../settings';
@@ -18,6 +19,8 @@ export class NotConnected extends Error {
   }
 }
 
+const NO_MAPPINGS: ReadonlyMap<string, VnatMapping> = new Map();
+
 export type ConsentFactsProvider = (launcher: LauncherKind) => Promise<Omit<ConsentFacts, 'launcher' | 'reason' | 'replaceDetail'>>;
 
 export class DaemonSession implements vscode.Disposable {
@@ -26,19 +29,20 @@ export class DaemonSession implements vscode.Disposable {
   private discoverTimer: NodeJS.Timeout | undefined;
   private attaching: Promise<DaemonClient | undefined> | undefined;
   private _status: DaemonStatus | undefined;
-  private _mappings: VnatMapping[] = [];
   private readonly statusEmitter = new vscode.EventEmitter<DaemonStatus | undefined>();
-  private readonly mappingsEmitter = new vscode.EventEmitter<VnatMapping[]>();
+  private readonly mappingsEmitter = new vscode.EventEmitter<VnatChange>();
   private readonly credentialsEmitter = new vscode.EventEmitter<{ context: string }>();
   /** undefined = no daemon. */
   readonly onDidChangeStatus = this.statusEmitter.event;
+  /** How `mappings` just changed (deltas from the daemon; a full change replaces the table). */
   readonly onDidChangeMappings = this.mappingsEmitter.event;
   readonly onCredentialsExpired = this.credentialsEmitter.event;
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {}
 
   get status(): DaemonStatus | undefined { return this._status; }
-  get mappings(): VnatMapping[] { return this._mappings; }
+  /** The VNAT table by virtual IP, kept up to date by the daemon's pushes (the client's copy). */
+  get mappings(): ReadonlyMap<string, VnatMapping> { return this.client?.vnatMappings ?? NO_MAPPINGS; }
   get connected(): boolean { return this._status?.connection.state === 'connected'; }
   get daemon(): DaemonClient | undefined { return this.client; }
 
@@ -129,7 +133,7 @@ export class DaemonSession implements vscode.Disposable {
     this.client?.dispose();
     this.client = undefined;
     this.setStatus(undefined);
-    this.setMappings([]);
+    this.mappingsEmitter.fire({ full: true, upserts: [], removed: [] });
   }
 
   dispose(): void {
@@ -155,14 +159,15 @@ export class DaemonSession implements vscode.Disposable {
     this.client = client;
     this.clientSubscriptions.push(
       client.onStatusChanged((s) => this.setStatus(s)),
-      client.onVnatChanged((m) => this.setMappings(m)),
+      client.onVnatChange((c) => this.mappingsEmitter.fire(c)),
       client.onLog((entry) => this.writeLog(entry)),
       client.onCredentialsExpired((c) => this.credentialsEmitter.fire(c)),
       client.onConnectionLost(() => { this.log.info('lost the daemon connection; reconnecting'); this.setStatus(undefined); }),
-      client.onReconnected((v) => { this.log.info(`reconnected to daemon ${v.version} (pid ${v.pid})`); void client.vnatList().then((m) => this.setMappings(m), () => undefined); }),
+      // The client fetched the VNAT table again before saying so (a restarted daemon has another).
+      client.onReconnected((v) => { this.log.info(`reconnected to daemon ${v.version} (pid ${v.pid})`); }),
     );
     this.setStatus(await client.status());
-    this.setMappings(await client.vnatList());
+    await client.followVnat();
     await client.subscribeLogs(this.daemonLogLevel());
   }
 
@@ -171,11 +176,6 @@ export class DaemonSession implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'telepresence.state', s ? s.connection.state : 'no-daemon');
     void vscode.commands.executeCommand('setContext', 'telepresence.connected', s?.connection.state === 'connected');
     this.statusEmitter.fire(s);
-  }
-
-  private setMappings(m: VnatMapping[]): void {
-    this._mappings = m;
-    this.mappingsEmitter.fire(m);
   }
 
   private writeLog(e: LogEntry): void {

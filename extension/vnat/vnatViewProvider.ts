@@ -1,8 +1,12 @@
 // The VNAT mappings sidebar: a webview view fed by postMessage only, with
-// the mapping list the daemon pushes (vnat.changed); nothing polls.
+// the mapping changes the daemon pushes (vnat.delta); nothing polls. The
+// webview gets the whole table when it (re)loads or is shown again, then
+// only the changes: a hidden view's webview is gone, so changes meanwhile are
+// not posted, and showing it posts the table again.
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import type { VnatMapping } from '../../daemon/protocol/rpc';
+import type { VnatChange } from '../../client/daemon/vnatMirror';
 import { isFromWebview, type ToWebview, type VnatViewConnection } from '../../webview/vnatMessages';
 import { vnatViewHtml } from './vnatHtml';
 
@@ -14,20 +18,34 @@ export interface VnatViewActions {
 export class VnatViewProvider implements vscode.WebviewViewProvider {
   static readonly viewId = 'telepresence.vnatMappings';
   private view: vscode.WebviewView | undefined;
-  private last: ToWebview = { type: 'state', connection: 'no-daemon', mappings: [] };
+  private state: Extract<ToWebview, { type: 'state' }> = { type: 'state', connection: 'no-daemon' };
+  private table: ReadonlyMap<string, VnatMapping> = new Map();
+  /** The webview holds the table as of the last post, so a change can go as a delta. */
+  private synced = false;
+  private badgeCount = -1;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly actions: VnatViewActions) {}
 
-  update(connection: VnatViewConnection, mappings: VnatMapping[], target?: string): void {
-    this.last = { type: 'state', connection, mappings, ...(target ? { target } : {}) };
-    if (this.view) {
-      void this.view.webview.postMessage(this.last);
-      this.view.badge = connection === 'connected' && mappings.length > 0 ? { value: mappings.length, tooltip: `${mappings.length} VNAT mappings` } : undefined;
-    }
+  setConnection(connection: VnatViewConnection, target?: string): void {
+    if (connection === this.state.connection && target === this.state.target) return;
+    this.state = { type: 'state', connection, ...(target ? { target } : {}) };
+    if (this.view) void this.view.webview.postMessage(this.state);
+    this.updateBadge();
+  }
+
+  /** `table` is the table after `change` (the session's copy, by virtual IP). */
+  mappingsChanged(change: VnatChange, table: ReadonlyMap<string, VnatMapping>): void {
+    this.table = table;
+    this.updateBadge();
+    if (!this.view?.visible || !this.synced) return;
+    const message: ToWebview = { type: 'mappings', full: change.full, upserts: change.upserts, removed: change.removed };
+    void this.view.webview.postMessage(message);
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
+    this.synced = false;
+    this.badgeCount = -1;
     const distUri = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     view.webview.options = { enableScripts: true, localResourceRoots: [distUri] };
     view.webview.html = vnatViewHtml({
@@ -38,13 +56,33 @@ export class VnatViewProvider implements vscode.WebviewViewProvider {
     view.webview.onDidReceiveMessage((m: unknown) => {
       if (!isFromWebview(m)) return;
       switch (m.type) {
-        case 'ready': void view.webview.postMessage(this.last); break;
+        case 'ready': this.postAll(view); break;
         case 'copy': void vscode.env.clipboard.writeText(m.text).then(() => vscode.window.setStatusBarMessage('Copied VNAT mapping', 2000)); break;
         case 'reveal': this.actions.reveal(m.realIp, m.virtualIp); break;
         case 'connect': this.actions.connect(); break;
       }
     });
-    view.onDidChangeVisibility(() => { if (view.visible) void view.webview.postMessage(this.last); });
-    view.onDidDispose(() => { if (this.view === view) this.view = undefined; });
+    view.onDidChangeVisibility(() => {
+      if (view.visible) this.postAll(view);
+      else this.synced = false;
+    });
+    view.onDidDispose(() => { if (this.view === view) { this.view = undefined; this.synced = false; } });
+    this.updateBadge();
+  }
+
+  /** The state and the whole table: after a (re)load or being shown again. Changes then go as deltas. */
+  private postAll(view: vscode.WebviewView): void {
+    void view.webview.postMessage(this.state);
+    const all: ToWebview = { type: 'mappings', full: true, upserts: [...this.table.values()], removed: [] };
+    void view.webview.postMessage(all);
+    this.synced = true;
+  }
+
+  private updateBadge(): void {
+    if (!this.view) return;
+    const n = this.state.connection === 'connected' ? this.table.size : 0;
+    if (n === this.badgeCount) return;
+    this.badgeCount = n;
+    this.view.badge = this.state.connection === 'connected' && n > 0 ? { value: n, tooltip: `${n} VNAT mappings` } : undefined;
   }
 }
