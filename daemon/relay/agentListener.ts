@@ -62,9 +62,22 @@ export async function startAgentListeners(forwards: AgentForward[], deps: AgentL
 
   function toDaemon(client: Socket, session: TunnelSession, f: AgentForward, listenPort: number, from: string): void {
     counts.intercepted++;
-    // Nothing is read until the daemon has a local connection: a refused one resets the client cleanly.
+    const target = { host: '127.0.0.1', port: f.appPort, meta: { [InboundMeta.client]: from, [InboundMeta.agentPort]: String(listenPort) } };
+    // The client is connected to this listener already, so a refusal by the workstation can only
+    // be a reset either way: the request may as well ride with the open (tunnel early data) and
+    // save the intercepted connection a round trip to the workstation.
+    const early = session.openTcpEarly(target);
+    if (early) {
+      early.opened.catch((e: Error) => {
+        counts.refused++;
+        deps.log('info', `intercepted connection from ${from} refused by the workstation: ${e.message}`);
+      });
+      bridgeTcp(early.stream, client, `intercepted ${from}`, deps.log);
+      return;
+    }
+    // A protocol-1 daemon: nothing is read until it has a local connection; a refused one resets the client cleanly.
     client.pause();
-    session.openTcp({ host: '127.0.0.1', port: f.appPort, meta: { [InboundMeta.client]: from, [InboundMeta.agentPort]: String(listenPort) } }).then(
+    session.openTcp(target).then(
       (stream) => {
         if (client.destroyed) { stream.destroy(); return; }
         bridgeTcp(stream, client, `intercepted ${from}`, deps.log);
