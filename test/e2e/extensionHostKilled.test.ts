@@ -20,7 +20,7 @@ import type { DaemonStatus } from '../../daemon/protocol/rpc';
 import { diffSnapshots, snapshotNamespace, type HostSnapshot } from '../support/hostSnapshot';
 import { run, timeUntil } from '../support/labWorkstation';
 import { LabWorkbench, missingLabE2ePieces } from './harness/labWorkbench';
-import { E2eReliabilityRecord } from './harness/reliabilityRecord';
+import { ReliabilityReport } from '../integration/reliability/reliabilityReport';
 import type { ProcessEntry } from './harness/processTree';
 
 const skip = missingLabE2ePieces();
@@ -50,7 +50,7 @@ function describeHosts(hosts: ProcessEntry[]): string {
 describe('extension host killed: the daemon keeps the connection, windows re-attach', { skip: skip !== undefined, timeout: 900_000 }, () => {
   let w: LabWorkbench;
   let clean: HostSnapshot;
-  const report = new E2eReliabilityRecord('extensionHost', __filename);
+  const report = new ReliabilityReport('extensionHost', __filename, 'e2e');
   // Recorded once connected, before any kill.
   let session: Record<string, unknown>;
   let connectedSnapshot: HostSnapshot;

@@ -1,7 +1,8 @@
 // Records a reliability suite's checks while its tests run, then prints them
 // and rewrites this suite's section of test/RELIABILITY.md (see
 // reliabilityTable.ts). A check that throws is recorded as failed with the
-// first line of its error, and the error still fails the test.
+// first line of its error, and the error still fails the test. Suites of the
+// e2e level (the extension host fault) record here too, under their level.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename, join, relative } from 'node:path';
@@ -15,7 +16,7 @@ export type CheckRow = Omit<CheckResult, 'result'>;
 export class ReliabilityReport {
   private readonly checks: CheckResult[] = [];
 
-  constructor(private readonly suite: string, private readonly file: string) {}
+  constructor(private readonly suite: string, private readonly file: string, private readonly level: 'integration' | 'e2e' = 'integration') {}
 
   /** Runs `fn` with a row it fills in (tried, survived, data lost, recovery, note) and records the outcome. */
   async check(base: Pick<CheckResult, 'area' | 'check'>, fn: (row: CheckRow) => Promise<void>): Promise<void> {
@@ -37,12 +38,12 @@ export class ReliabilityReport {
   /** Prints the table and rewrites this suite's section; nothing is written when nothing ran. */
   finish(): void {
     if (this.checks.length === 0) return;
-    const rel = relative(repoRoot, this.file).replace(/\\/g, '/').replace(/^out\/test\/.*$/, `test/integration/reliability/${basename(this.file)}`);
+    const rel = relative(repoRoot, this.file).replace(/\\/g, '/').replace(/^out\/test\/.*$/, `test/${this.level === 'e2e' ? 'e2e' : 'integration/reliability'}/${basename(this.file)}`);
     const run: SuiteRun = {
       suite: this.suite,
       file: rel,
       date: new Date().toISOString(),
-      command: `node test/run.mjs integration ${rel}`,
+      command: `node test/run.mjs ${this.level} ${rel}`,
       platform: `Linux ${release()}, Node ${process.version}`,
       checks: this.checks,
     };
