@@ -27,7 +27,8 @@ test('65,536 rows: the whole table once, then a one-entry delta costs no sort an
   assert.equal(first.matched, 65_536);
   assert.equal(first.rows.length, MAX_RENDERED_ROWS);
   assert.deepEqual(first.rows.slice(0, 3).map((r) => r.virtualIp), ['246.1.0.0', '246.1.0.1', '246.1.0.2']);
-  assert.equal(first.rows.at(-1)!.virtualIp, `246.1.1.${MAX_RENDERED_ROWS - 256 - 1}`);
+  const lastShown = MAX_RENDERED_ROWS - 1;
+  assert.equal(first.rows.at(-1)!.virtualIp, `246.1.${lastShown >> 8}.${lastShown & 255}`);
   assert.equal(model.sorts, 1);
 
   t0 = process.hrtime.bigint();
