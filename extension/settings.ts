@@ -1,6 +1,7 @@
 // The extension's settings, read in one place with their defaults.
 import * as vscode from 'vscode';
-import { DEFAULT_SOCKET_PATH, type LogLevel } from '../daemon/protocol/rpc';
+import type { LogLevel } from '../daemon/protocol/rpc';
+import { DEFAULT_SOCKET_PATH } from '../daemon/protocol/socketPath';
 
 export type LauncherSetting = 'auto' | 'pkexec' | 'sudo' | 'direct';
 

@@ -14,6 +14,8 @@ const shipped = [
   { entry: 'extension/extension.ts', out: 'dist/extension.js', platform: 'node', external: ['vscode'] },
   // Loaded on first use so that activation stays cheap (the Kubernetes client alone costs ~50 ms to compile).
   { entry: 'extension/runtime.ts', out: 'dist/extensionRuntime.js', platform: 'node', external: ['vscode'] },
+  // Loaded by the first look for a running daemon, after activate() returns (JSON-RPC is most of it).
+  { entry: 'extension/daemonLink.ts', out: 'dist/extensionDaemonLink.js', platform: 'node', external: ['vscode'] },
   { entry: 'daemon/main.ts', out: 'dist/daemon.js', platform: 'node', external: ['koffi'] },
   { entry: 'daemon/tun/tunReaderWorker.ts', out: 'dist/tunReaderWorker.js', platform: 'node', external: ['koffi'] },
   { entry: 'cli/tpv.ts', out: 'dist/tpv.js', platform: 'node', external: ['koffi'], banner: '#!/usr/bin/env node' },

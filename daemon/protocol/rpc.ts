@@ -274,5 +274,4 @@ export const Notifications = {
   credentialsExpired: new NotificationType<{ context: string }>('credentials.expired'),
 } as const;
 
-/** Default location of the daemon's socket (Linux/macOS). */
-export const DEFAULT_SOCKET_PATH = '/var/run/telepresence-vscode/daemon.sock';
+export { DEFAULT_SOCKET_PATH } from './socketPath';

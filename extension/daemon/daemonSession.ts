@@ -10,6 +10,7 @@ import type { DaemonLauncher, LaunchedProcess } from '../../client/daemon/daemon
 import type { DaemonLaunchSpec, LauncherKind } from '../../client/daemon/launchCommands';
 import { readSettings } from '../settings';
 import { consentText, type ConsentFacts } from './consentMessage';
+import { loadDaemonLink } from '../runtimeLoader';
 
 /** Thrown by commands that need a connected cluster. */
 export class NotConnected extends Error {
@@ -60,11 +61,9 @@ export class DaemonSession implements vscode.Disposable {
   async discover(): Promise<DaemonClient | undefined> {
     if (this.client) return this.client;
     this.attaching ??= (async () => {
-      const { DaemonClient } = await import('../../client/daemon/daemonClient');
+      const { DaemonClient, decideHandshake, PROTOCOL_VERSION } = loadDaemonLink();
       try {
         const client = await DaemonClient.connect({ socketPath: readSettings().socketPath, reconnect: true, log: (m) => this.log.debug(m) });
-        const { decideHandshake } = await import('../../client/daemon/handshake');
-        const { PROTOCOL_VERSION } = await import('../../daemon/protocol/rpc');
         const v = await client.version();
         if (decideHandshake(v, { version: this.version, protocolVersion: PROTOCOL_VERSION }).action === 'client-too-old') {
           this.log.warn(`the running daemon ${v.version} speaks protocol ${v.protocolVersion}; update this extension to use it`);
@@ -89,10 +88,7 @@ export class DaemonSession implements vscode.Disposable {
   async ensure(facts: ConsentFactsProvider, signal?: AbortSignal): Promise<DaemonClient> {
     const existing = this.client ?? (await this.discover());
     const settings = readSettings();
-    const { ensureDaemon, ConsentDeclined } = await import('../../client/daemon/ensureDaemon');
-    const { ElevationUnavailable } = await import('../../client/daemon/daemonErrors');
-    const { PROTOCOL_VERSION } = await import('../../daemon/protocol/rpc');
-    const { decideHandshake } = await import('../../client/daemon/handshake');
+    const { ensureDaemon, ConsentDeclined, ElevationUnavailable, PROTOCOL_VERSION, decideHandshake } = loadDaemonLink();
     if (existing) {
       const v = await existing.version();
       if (decideHandshake(v, { version: this.version, protocolVersion: PROTOCOL_VERSION }).action === 'use') return existing;
@@ -216,7 +212,7 @@ export class DaemonSession implements vscode.Disposable {
   }
 
   private async launcherKind(setting: ReturnType<typeof readSettings>['launcher']): Promise<LauncherKind> {
-    const { defaultLauncherKind } = await import('../../client/daemon/launchCommands');
+    const { defaultLauncherKind } = loadDaemonLink();
     if (setting !== 'auto') return setting;
     const kind = defaultLauncherKind(process.platform, process.getuid?.());
     // pkexec needs a polkit agent on a display; over SSH or without pkexec, sudo in a terminal works.
@@ -225,7 +221,7 @@ export class DaemonSession implements vscode.Disposable {
   }
 
   private async launcher(kind: LauncherKind): Promise<DaemonLauncher> {
-    const { ProcessLauncher, TerminalSudoLauncher } = await import('../../client/daemon/daemonLauncher');
+    const { ProcessLauncher, TerminalSudoLauncher } = loadDaemonLink();
     if (kind !== 'sudo') return new ProcessLauncher(kind);
     return new TerminalSudoLauncher((shellLine) => this.runInTerminal(shellLine));
   }

@@ -7,7 +7,7 @@ import { ensureVsix } from './harness/vsix';
 
 const vsix = ensureVsix((l) => console.log(`# ${l}`));
 const listing = execFileSync('unzip', ['-Z1', vsix.path], { encoding: 'utf8' }).split('\n').filter(Boolean);
-const runtimeMissing = !listing.includes('extension/dist/extensionRuntime.js');
+const lazyBundles = ['extension/dist/extensionRuntime.js', 'extension/dist/extensionDaemonLink.js'];
 const mapsShipped = listing.some((f) => f.endsWith('.map'));
 
 test('the .vsix holds the extension, daemon, CLI, relay, worker and webview bundles and koffi', () => {
@@ -29,8 +29,12 @@ test('the webview bundle carries the UI toolkit (no separate script to load)', (
   assert.match(js, /--vscode-button-background/);
 });
 
-test('the lazily loaded runtime half ships as dist/extensionRuntime.js', () => {
-  assert.ok(!runtimeMissing, 'extension/dist/extensionRuntime.js is not in the .vsix');
+test('the lazily loaded halves ship as bundles of their own, and activation does not compile them', () => {
+  for (const f of lazyBundles) assert.ok(listing.includes(f), `${f} is not in the .vsix`);
+  const main = execFileSync('unzip', ['-p', vsix.path, 'extension/dist/extension.js'], { encoding: 'utf8' });
+  // Markers of what belongs in the lazy bundles: the JSON-RPC library and the Kubernetes client.
+  assert.doesNotMatch(main, /Content-Length/, 'vscode-jsonrpc is bundled into dist/extension.js');
+  assert.doesNotMatch(main, /KubeConfig/, '@kubernetes/client-node is bundled into dist/extension.js');
 });
 
 test('development source maps are not shipped', () => {
