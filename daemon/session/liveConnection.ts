@@ -35,6 +35,7 @@ import { InterceptManager } from '../intercept/interceptManager';
 import { readWorkload } from '../intercept/agentResources';
 import { kubeJson } from '../cluster/kubeJson';
 import { mangleEnv } from '../vnat/envMangling';
+import { ExhaustionWarnings } from '../vnat/exhaustionWarnings';
 import { MappingRegistry, type VirtualAddressTable } from './mappingRegistry';
 import { TunnelRouter, proxyViaRoutes } from './tunnelRouter';
 
@@ -234,6 +235,7 @@ export class LiveConnection implements ActiveConnection {
     const integration = await detectDnsIntegration(this.run);
     const original = originalResolverConfig(integration, (p) => readFileSync(p, 'utf8'));
     const namespaces = await this.listNamespaces();
+    const exhaustion = new ExhaustionWarnings((m) => this.log.warn(m));
     const dns = await startLocalDns({
       listen: { address: tunCidr.tunIp, port: 53 },
       clusterDomain: CLUSTER_DOMAIN,
@@ -243,7 +245,14 @@ export class LiveConnection implements ActiveConnection {
       originalNameservers: original.nameservers.map((address) => ({ address, port: 53 })),
       socketMark: integration === 'nft-redirect' ? DEFAULT_FORWARDER_MARK : undefined,
       clusterResolver: clusterResolverOverWire((query) => supervisor.dnsExchange(query)),
-      toVirtual: (ip) => mappings.toVirtual(ip),
+      toVirtual: (ip) => {
+        try {
+          return mappings.toVirtual(ip);
+        } catch (e) {
+          exhaustion.report(e, `a DNS answer with ${ip} was refused (SERVFAIL)`);
+          throw e;
+        }
+      },
       toReal: (ip) => mappings.toReal(ip),
       onMapping: (m) => mappings.noteName(m.realIp, m.name),
       virtualSubnets: [plan.virtualSubnet],

@@ -216,6 +216,27 @@ describe('tpv connect variants and failures', { skip }, () => {
     assert.equal(diffSnapshots(clean, snapshotNamespace(lab.workstationNetns)), '');
   });
 
+  test('a virtual range too small for the lookups: the rest fail, and the log says which range is full and what to change', async () => {
+    const config = join(ws.dir, 'config.yml');
+    writeFileSync(config, 'routing:\n  virtualSubnet: 246.9.0.0/28\n');
+    const s = await ws.tpvJson<DaemonStatus>('connect', '--config', config);
+    const podEntry = s.connection.plan!.subnets.find((e) => e.resolution === 'vnat' && e.subnet === lab.podCidr);
+    assert.ok(podEntry?.virtualRange, JSON.stringify(s.connection.plan));
+    const podBase = podEntry.subnet.split('/')[0]!.split('.').slice(0, 2).join('-');
+    const answers: string[] = [];
+    for (let i = 1; i <= 24; i++) {
+      const g = await ws.exec('getent', ['hosts', `${podBase}-7-${i}.default.pod.${lab.clusterDomain}`]);
+      if (g.code === 0) answers.push(g.stdout.split(/\s+/)[0]!);
+    }
+    assert.ok(answers.length > 0 && answers.length < 24, `a /28 split between two subnets answers a few of 24 pod names, not ${answers.length}`);
+    assert.equal(new Set(answers).size, answers.length, 'every answer a distinct virtual IP');
+    const warnings = ws.log().split('\n').filter((l) => /no virtual IP left for cluster subnet/.test(l));
+    assert.equal(warnings.length, 1, `one warning for all the refused lookups, not one each:\n${warnings.join('\n')}`);
+    assert.match(warnings[0]!, new RegExp(`cluster subnet ${podEntry.subnet.replace(/\./g, '\\.')}: all \\d+ addresses of its virtual range ${podEntry.virtualRange!.replace(/\./g, '\\.')} are in use; set routing\\.virtualSubnet to a larger subnet`));
+    await ws.tpv('disconnect');
+    assert.equal(diffSnapshots(clean, snapshotNamespace(lab.workstationNetns)), '');
+  });
+
   test('allowConflictingSubnets 10.128.0.0/9 routes the real IPs through our device; the rest of 10/8 stays on the VPN', async () => {
     const config = join(ws.dir, 'config.yml');
     writeFileSync(config, 'routing:\n  allowConflictingSubnets:\n    - 10.128.0.0/9\n');
