@@ -109,6 +109,7 @@ export async function benchLabPaths(opts: {
   const { log } = opts;
   const dir = mkdtempSync(join(tmpdir(), 'tpv-bench-lab-'));
   const children: ChildProcess[] = [];
+  let profiledDaemonExit: Promise<void> | undefined;
   let lab: LabInfo | undefined;
   let peer: SshuttlePeer | undefined;
   const tpvEnv = { TPV_SOCKET: join(dir, 'daemon.sock'), TPV_STATE_DIR: join(dir, 'state'), TPV_LOG_FILE: join(dir, 'daemon.log'), TPV_IDLE_EXIT: '0', HOME: dir };
@@ -152,7 +153,7 @@ export async function benchLabPaths(opts: {
     pf.once('exit', (code) => log(`kubectl port-forward exited with ${code}: ${pfOutput.split('\n').slice(-5).join(' | ')}`));
     await waitForLine(pf, new RegExp(`Forwarding from 127\\.0\\.0\\.1:1${RR_PORT}`), 'kubectl port-forward');
     // daemon: connect, then the pod's virtual IP from its DNS name.
-    if (opts.profileDir) await startProfiledDaemon(L.workstationNetns, opts.tpv, tpvEnv, opts.profileDir, log);
+    if (opts.profileDir) profiledDaemonExit = (await startProfiledDaemon(L.workstationNetns, opts.tpv, tpvEnv, opts.profileDir, log)).exited;
     await tpv(['connect', '--config', join(dir, 'config.yml')]);
     const podName = `${pod.ip.replace(/\./g, '-')}.${pod.namespace}.pod.${L.clusterDomain}`;
     const virtualIp = (await inWs(['getent', 'hosts', podName])).split(/\s+/)[0]!;
@@ -243,6 +244,8 @@ export async function benchLabPaths(opts: {
     await peer?.close().catch(() => undefined);
     for (const c of children) c.kill('SIGTERM');
     if (lab) await run('ip', ['netns', 'exec', lab.workstationNetns, process.execPath, opts.tpv, 'quit'], tpvEnv).catch(() => undefined);
+    // The main thread's profile of a long run takes seconds to write; tearing the lab down kills the process.
+    if (profiledDaemonExit) await Promise.race([profiledDaemonExit, new Promise((r) => setTimeout(r, 30_000))]);
     // Also after an up that failed half-way: the namespaces are removed by name.
     await labDown(labName).catch((e: Error) => log(`lab down: ${e.message}`));
     rmSync(dir, { recursive: true, force: true });
@@ -253,17 +256,19 @@ export async function benchLabPaths(opts: {
  * Starts the daemon as `tpv connect` would, but under `node --cpu-prof`: the
  * connect then uses it, and `tpv quit` at the end makes it write its profiles.
  */
-async function startProfiledDaemon(netns: string, tpvScript: string, env: Record<string, string>, profileDir: string, log: (l: string) => void): Promise<void> {
+async function startProfiledDaemon(netns: string, tpvScript: string, env: Record<string, string>, profileDir: string, log: (l: string) => void): Promise<{ exited: Promise<void> }> {
   mkdirSync(profileDir, { recursive: true });
   const daemonScript = join(dirname(tpvScript), 'daemon.js');
   const daemon = spawn('ip', ['netns', 'exec', netns, process.execPath, '--cpu-prof', '--cpu-prof-dir', resolve(profileDir), daemonScript,
     '--socket', env.TPV_SOCKET!, '--owner-uid', String(process.getuid?.() ?? 0), '--owner-gid', String(process.getgid?.() ?? 0),
     '--idle-exit', '0', '--log-file', env.TPV_LOG_FILE!, '--state-dir', env.TPV_STATE_DIR!], { stdio: 'ignore', detached: true });
   daemon.unref();
+  const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
   while (!existsSync(env.TPV_SOCKET!)) {
     if (Date.now() > deadline) throw new Error(`the profiled daemon did not listen on ${env.TPV_SOCKET} within 10 s (see ${env.TPV_LOG_FILE})`);
     await new Promise((r) => setTimeout(r, 50));
   }
   log(`daemon ${daemon.pid} runs under --cpu-prof; its profiles go to ${resolve(profileDir)} when it quits (open them in Chrome DevTools or VS Code)`);
+  return { exited };
 }
