@@ -269,7 +269,11 @@ export async function benchLabPaths(opts: {
     for (const c of children) c.kill('SIGTERM');
     if (lab) await run('ip', ['netns', 'exec', lab.workstationNetns, process.execPath, opts.tpv, 'quit'], tpvEnv).catch(() => undefined);
     // The main thread's profile of a long run takes seconds to write; tearing the lab down kills the process.
-    if (profiledDaemonExit) await Promise.race([profiledDaemonExit, new Promise((r) => setTimeout(r, 30_000))]);
+    if (profiledDaemonExit) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([profiledDaemonExit, new Promise((r) => { timer = setTimeout(r, 30_000); })]);
+      clearTimeout(timer); // else a daemon that exits at once leaves the bench waiting 30 s before it ends
+    }
     // Also after an up that failed half-way: the namespaces are removed by name.
     await labDown(labName).catch((e: Error) => log(`lab down: ${e.message}`));
     rmSync(dir, { recursive: true, force: true });
