@@ -10,7 +10,7 @@ import type { DaemonLauncher, LaunchedProcess } from '../../client/daemon/daemon
 import type { DaemonLaunchSpec, LauncherKind } from '../../client/daemon/launchCommands';
 import { readSettings } from '../settings';
 import { consentText, type ConsentFacts } from './consentMessage';
-import { loadDaemonLink } from '../runtimeLoader';
+import { loadDaemonLink, type DaemonLink } from '../runtimeLoader';
 
 /** Thrown by commands that need a connected cluster. */
 export class NotConnected extends Error {
@@ -61,11 +61,20 @@ export class DaemonSession implements vscode.Disposable {
   async discover(): Promise<DaemonClient | undefined> {
     if (this.client) return this.client;
     this.attaching ??= (async () => {
-      const { DaemonClient, decideHandshake, PROTOCOL_VERSION } = loadDaemonLink();
+      let client: DaemonClient;
+      let link: DaemonLink;
       try {
-        const client = await DaemonClient.connect({ socketPath: readSettings().socketPath, reconnect: true, log: (m) => this.log.debug(m) });
+        link = loadDaemonLink();
+        client = await link.DaemonClient.connect({ socketPath: readSettings().socketPath, reconnect: true, log: (m) => this.log.debug(m) });
+      } catch (e) {
+        // No daemon listening is the ordinary case; anything else is worth a line in the log.
+        if ((e as Error).name !== 'DaemonNotRunning') this.log.warn(`looking for a running daemon failed: ${(e as Error).message}; looking again in 5 s`);
+        this.scheduleDiscovery();
+        return undefined;
+      }
+      try {
         const v = await client.version();
-        if (decideHandshake(v, { version: this.version, protocolVersion: PROTOCOL_VERSION }).action === 'client-too-old') {
+        if (link.decideHandshake(v, { version: this.version, protocolVersion: link.PROTOCOL_VERSION }).action === 'client-too-old') {
           this.log.warn(`the running daemon ${v.version} speaks protocol ${v.protocolVersion}; update this extension to use it`);
           client.dispose();
           return undefined;
@@ -76,7 +85,12 @@ export class DaemonSession implements vscode.Disposable {
         if (this.client) { client.dispose(); return this.client; }
         await this.adopt(client);
         return client;
-      } catch {
+      } catch (e) {
+        // A half-adopted client would make every later look return it, and this window would
+        // never show the daemon; a client left undisposed would keep reconnecting on its own.
+        this.log.warn(`attaching to the running daemon failed: ${(e as Error).message}; trying again in 5 s`);
+        if (this.client === client) this.release();
+        else client.dispose();
         this.scheduleDiscovery();
         return undefined;
       }
