@@ -137,7 +137,7 @@ describe('faults while connected, in the lab', { skip }, () => {
         assert.ok(flows !== undefined && flows <= RECOVERY_LIMIT_MS, `new HTTP flows did not work within ${RECOVERY_LIMIT_MS} ms (${seconds(flows)})`);
         assert.ok(statusBack !== undefined, `status never showed connected through a new relay pod; log:\n${ws.logTail(20)}`);
         assert.ok(ended, 'the interrupted download neither ended nor failed within 15 s');
-        assert.equal(ended.outcome, 'error', `the interrupted download must fail, not end as if complete: ${JSON.stringify(ended)}`);
+        assert.equal(ended.outcome, 'error', `the interrupted download must fail, not end as if complete: ${JSON.stringify(ended)}; the daemon's log ends with:\n${ws.logTail(40)}`);
         const now = await ws.status();
         assert.equal(now.pid, status.pid, 'the daemon restarted');
         assert.notEqual(now.connection.relay?.pod, oldPod, 'status still names the deleted relay pod');
@@ -246,7 +246,7 @@ describe('faults while connected, in the lab', { skip }, () => {
         assert.ok(flows !== undefined && flows <= RECOVERY_LIMIT_MS, `new HTTP flows did not work within ${RECOVERY_LIMIT_MS} ms of the API server's return (${seconds(flows)}); log:\n${ws.logTail(30)}`);
         assert.ok(back !== undefined, `status never showed connected again; log:\n${ws.logTail(30)}`);
         assert.ok(ended, 'the interrupted download neither ended nor failed within 15 s');
-        assert.equal(ended.outcome, 'error', `the download cut by the restart must fail, not end as if complete: ${JSON.stringify(ended)}`);
+        assert.equal(ended.outcome, 'error', `the download cut by the restart must fail, not end as if complete: ${JSON.stringify(ended)}; the daemon's log ends with:\n${ws.logTail(40)}`);
         const now = await ws.status();
         assert.equal(now.pid, status.pid, `the daemon restarted; its log ends with:\n${ws.logTail(30)}`);
         assert.equal(now.connection.state, 'connected');
