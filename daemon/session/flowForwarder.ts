@@ -135,7 +135,14 @@ export class FlowForwarder {
     socket.on('error', () => { socket.destroy(); stream.destroy(); });
     stream.on('error', () => { if (!socket.destroyed) socket.resetAndDestroy(); });
     socket.on('close', () => { if (!stream.destroyed) stream.end(); });
-    stream.on('close', () => { if (!socket.destroyed) socket.end(); });
+    stream.on('close', () => {
+      if (socket.destroyed) return;
+      // Only a stream that delivered the cluster side's FIN ('end') may end the client's
+      // connection with a FIN; closed any other way, a FIN would pass a cut-off transfer
+      // for a complete one.
+      if (stream.readableEnded) socket.end();
+      else socket.resetAndDestroy();
+    });
   }
 
   onUdp(d: UdpDatagram, sink: UdpReplySink): void {
