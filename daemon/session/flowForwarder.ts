@@ -7,7 +7,8 @@
 import type { Socket } from 'node:net';
 import type { ScopedLogger } from '../log/logger';
 import type { FlowEndpoints, TcpVerdict, UdpDatagram } from '../stack/flowTypes';
-import { isTunnelError } from '../tunnel/tunnelErrors';
+import { whenPeerEnds } from '../net/peerEnd';
+import { TunnelError, isTunnelError, remoteCodeOf } from '../tunnel/tunnelErrors';
 import type { TunnelDatagrams } from '../tunnel/tunnelDatagrams';
 import type { TunnelStream } from '../tunnel/tunnelStream';
 import type { EarlyTcpOpen, OpenTarget } from '../tunnel/tunnelSession';
@@ -126,13 +127,18 @@ export class FlowForwarder {
       socket.on('data', (b: Buffer) => counter.out(b.length));
       stream.on('data', (b: Buffer) => counter.in(b.length));
     }
-    // pipe() keeps back-pressure in both directions; half-closes pass through.
-    socket.pipe(stream);
+    // pipe() keeps back-pressure in both directions; half-closes pass through. The client's
+    // side ends the stream on its real FIN only: Node may report a reset as an end.
+    socket.pipe(stream, { end: false });
+    whenPeerEnds(socket, {
+      fin: () => { if (!stream.destroyed) stream.end(); },
+      reset: (e) => { socket.destroy(); stream.destroy(new TunnelError('ECONNRESET', `the client reset the connection (${e.message})`)); },
+    });
     stream.pipe(socket);
     // The cluster side reset, or the tunnel died: the client must see a reset too. A plain
     // close would send FIN, and a client reading until EOF would take a cut-off transfer for a
     // complete one.
-    socket.on('error', () => { socket.destroy(); stream.destroy(); });
+    socket.on('error', (e: NodeJS.ErrnoException) => { socket.destroy(); stream.destroy(new TunnelError(remoteCodeOf(e), `the client's connection failed: ${e.message}`)); });
     stream.on('error', () => { if (!socket.destroyed) socket.resetAndDestroy(); });
     socket.on('close', () => { if (!stream.destroyed) stream.end(); });
     stream.on('close', () => {

@@ -13,7 +13,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { labDown, labUp, restartApiServer, type LabInfo } from '../../lab/labLifecycle';
 import { diffSnapshots, snapshotNamespace, type HostSnapshot } from '../../support/hostSnapshot';
 import { uniquePrefix } from '../../support/netns';
@@ -44,22 +43,34 @@ interface Download {
 }
 
 /**
- * A download from echo.default with no length framing the client could
- * check: only a reset tells it the data is incomplete. It prints
- * {progress} after 20 MB, then {outcome: end|error|hang, code, bytes}.
+ * A download from echo.default read as a client without length framing
+ * would: only a reset tells it the data is incomplete. It yields {progress}
+ * after 20 MB, then {outcome: end|error|hang, code, bytes}.
+ *
+ * The client is curl, not Node: Node 20 reports a reset that arrives while
+ * bytes still wait to be read as a clean end (see daemon/net/peerEnd.ts), so
+ * a Node client cannot tell the daemon's reset from a FIN. curl reads until
+ * the connection ends (--ignore-content-length): exit 0 after a FIN, 56 after
+ * a reset.
  */
 function startDownload(ws: Workstation): Download {
-  const script = `
-    const s=require('net').connect(80,'echo.default');let got=0,told=false;
-    s.on('connect',()=>s.write('GET /bytes/50000000000 HTTP/1.1\\r\\nHost: echo\\r\\n\\r\\n'));
-    s.on('data',d=>{got+=d.length;if(!told&&got>=20e6){told=true;console.log(JSON.stringify({progress:got}));}});
-    s.on('end',()=>{console.log(JSON.stringify({outcome:'end',bytes:got}));process.exit(0)});
-    s.on('error',e=>{console.log(JSON.stringify({outcome:'error',code:e.code,bytes:got}));process.exit(0)});
-    setTimeout(()=>{console.log(JSON.stringify({outcome:'hang',bytes:got}));process.exit(0)},60000);`;
-  const child = ws.spawn(process.execPath, ['-e', script]);
+  const child = ws.spawn('curl', ['-sS', '--no-buffer', '--ignore-content-length', '--max-time', '60', '-o', '-', 'http://echo.default/bytes/50000000000']);
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => { try { lines.push(JSON.parse(l) as Record<string, unknown>); } catch { /* not ours */ } waiters.splice(0).forEach((w) => w()); });
+  const say = (line: Record<string, unknown>): void => { lines.push(line); waiters.splice(0).forEach((w) => w()); };
+  let got = 0;
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const before = got;
+    got += d.length;
+    if (before < 20e6 && got >= 20e6) say({ progress: got });
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.once('exit', (code) => {
+    if (code === 0) say({ outcome: 'end', bytes: got });
+    else if (code === 28) say({ outcome: 'hang', bytes: got });
+    else say({ outcome: 'error', code: /reset by peer/i.test(stderr) ? 'ECONNRESET' : `curl exit ${String(code)}: ${stderr.trim()}`, bytes: got });
+  });
   return {
     next: (pred, ms) => new Promise((resolve) => {
       const t = setTimeout(() => resolve(undefined), ms);
@@ -138,6 +149,7 @@ describe('faults while connected, in the lab', { skip }, () => {
         assert.ok(statusBack !== undefined, `status never showed connected through a new relay pod; log:\n${ws.logTail(20)}`);
         assert.ok(ended, 'the interrupted download neither ended nor failed within 15 s');
         assert.equal(ended.outcome, 'error', `the interrupted download must fail, not end as if complete: ${JSON.stringify(ended)}; the daemon's log ends with:\n${ws.logTail(40)}`);
+        assert.equal(ended.code, 'ECONNRESET', `the interrupted download must end with a reset: ${JSON.stringify(ended)}`);
         const now = await ws.status();
         assert.equal(now.pid, status.pid, 'the daemon restarted');
         assert.notEqual(now.connection.relay?.pod, oldPod, 'status still names the deleted relay pod');
@@ -247,6 +259,7 @@ describe('faults while connected, in the lab', { skip }, () => {
         assert.ok(back !== undefined, `status never showed connected again; log:\n${ws.logTail(30)}`);
         assert.ok(ended, 'the interrupted download neither ended nor failed within 15 s');
         assert.equal(ended.outcome, 'error', `the download cut by the restart must fail, not end as if complete: ${JSON.stringify(ended)}; the daemon's log ends with:\n${ws.logTail(40)}`);
+        assert.equal(ended.code, 'ECONNRESET', `the download cut by the restart must end with a reset: ${JSON.stringify(ended)}`);
         const now = await ws.status();
         assert.equal(now.pid, status.pid, `the daemon restarted; its log ends with:\n${ws.logTail(30)}`);
         assert.equal(now.connection.state, 'connected');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import net from 'node:net';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { FlowForwarder, type TunnelOpener } from '../../../daemon/session/flowForwarder';
 import { MappingRegistry } from '../../../daemon/session/mappingRegistry';
 import { Logger } from '../../../daemon/log/logger';
@@ -50,4 +50,50 @@ test('a stream destroyed without a FIN or an error resets the client instead of 
 
 test('a stream failed with an error resets the client', async () => {
   assert.equal((await clientOutcome((s) => s.destroy(new Error('tunnel gone')))).outcome, 'ECONNRESET');
+});
+
+/**
+ * A client that uploads 8 MiB and resets while the cluster side has not read
+ * it yet (so the bytes wait in the kernel): how the stream towards the
+ * cluster ends, 'fin' or 'reset'.
+ */
+async function streamOutcomeOfClientReset(): Promise<string> {
+  const registry = new MappingRegistry({ toVirtual: () => undefined, toReal: () => undefined, subnetOf: () => undefined }, () => undefined);
+  const fwd = new FlowForwarder(noTunnel, registry, (ip) => ip, new Logger(undefined).scoped('test'));
+  let reading = false;
+  let settle: (outcome: string) => void = () => undefined;
+  const outcome = new Promise<string>((resolve) => { settle = resolve; });
+  // The cluster side of the stream: says nothing, and takes the upload only once `reading`, slowly.
+  const stream = new Duplex({
+    read() { /* the cluster never answers */ },
+    write(_chunk: Buffer, _enc, cb) {
+      const take = () => { const t = performance.now(); while (performance.now() - t < 0.2) { /* busy */ } cb(); };
+      if (reading) take(); else setTimeout(take, 150);
+    },
+    final(cb) { settle('fin'); cb(); },
+    destroy(err, cb) { settle('reset'); cb(err); },
+  });
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    fwd.onTcpFlow(socket, { srcIp: '127.0.0.1', srcPort: 1, dstIp: '127.0.0.1', dstPort: 2 }, { stream: stream as unknown as TunnelStream, realIp: '127.0.0.1' });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    c.on('error', () => undefined);
+    c.write(Buffer.alloc(8 << 20, 3));
+    await new Promise((r) => setTimeout(r, 100));
+    // The reset reaches the forwarder's socket with bytes still queued in the kernel.
+    c.resetAndDestroy();
+    reading = true;
+    return await outcome;
+  } finally {
+    fwd.close();
+    server.close();
+  }
+}
+
+test('a client that resets mid-upload resets the stream to the cluster, also when Node reports the reset as an end', async () => {
+  const outcomes: string[] = [];
+  for (let i = 0; i < 5; i++) outcomes.push(await streamOutcomeOfClientReset());
+  assert.deepEqual(outcomes, outcomes.map(() => 'reset'));
 });
