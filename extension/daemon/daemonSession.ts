@@ -11,6 +11,10 @@ import type { DaemonLaunchSpec, LauncherKind } from '../../client/daemon/launchC
 import { readSettings } from '../settings';
 import { consentText, type ConsentFacts } from './consentMessage';
 import { loadDaemonLink, type DaemonLink } from '../runtimeLoader';
+import { withinDeadline } from '../../client/daemon/stepDeadline';
+
+/** How long one attach step (version, status, VNAT table, log subscription) may take before the look starts over. */
+const ATTACH_STEP_MS = 10_000;
 
 /** Thrown by commands that need a connected cluster. */
 export class NotConnected extends Error {
@@ -29,6 +33,8 @@ export class DaemonSession implements vscode.Disposable {
   private clientSubscriptions: Array<{ dispose(): void }> = [];
   private discoverTimer: NodeJS.Timeout | undefined;
   private attaching: Promise<DaemonClient | undefined> | undefined;
+  /** Why the last look found no daemon; said once in the log, not every 5 s. */
+  private notRunningSaid: string | undefined;
   private _status: DaemonStatus | undefined;
   private readonly statusEmitter = new vscode.EventEmitter<DaemonStatus | undefined>();
   private readonly mappingsEmitter = new vscode.EventEmitter<VnatChange>();
@@ -67,13 +73,20 @@ export class DaemonSession implements vscode.Disposable {
         link = loadDaemonLink();
         client = await link.DaemonClient.connect({ socketPath: readSettings().socketPath, reconnect: true, log: (m) => this.log.debug(m) });
       } catch (e) {
-        // No daemon listening is the ordinary case; anything else is worth a line in the log.
-        if ((e as Error).name !== 'DaemonNotRunning') this.log.warn(`looking for a running daemon failed: ${(e as Error).message}; looking again in 5 s`);
+        // No daemon listening is the ordinary case: one line says why (it names the socket), the
+        // same reason again says nothing. Anything else is worth a warning every time.
+        const message = (e as Error).message;
+        if ((e as Error).name !== 'DaemonNotRunning') this.log.warn(`looking for a running daemon failed: ${message}; looking again in 5 s`);
+        else if (this.notRunningSaid !== message) this.log.info(`${message} Looking for one every 5 s.`);
+        this.notRunningSaid = (e as Error).name === 'DaemonNotRunning' ? message : undefined;
         this.scheduleDiscovery();
         return undefined;
       }
+      this.notRunningSaid = undefined;
       try {
-        const v = await client.version();
+        // Every step has a deadline: a daemon that accepted the socket but never answers would
+        // otherwise hold this look (and every later one, which joins it) forever, in silence.
+        const v = await withinDeadline('version', ATTACH_STEP_MS, client.version());
         if (link.decideHandshake(v, { version: this.version, protocolVersion: link.PROTOCOL_VERSION }).action === 'client-too-old') {
           this.log.warn(`the running daemon ${v.version} speaks protocol ${v.protocolVersion}; update this extension to use it`);
           client.dispose();
@@ -84,6 +97,7 @@ export class DaemonSession implements vscode.Disposable {
         // adopting this one too would dispose that client and fail its connect request.
         if (this.client) { client.dispose(); return this.client; }
         await this.adopt(client);
+        this.log.info(`attached to the running daemon ${v.version} (pid ${v.pid})`);
         return client;
       } catch (e) {
         // A half-adopted client would make every later look return it, and this window would
@@ -176,9 +190,9 @@ export class DaemonSession implements vscode.Disposable {
       // The client fetched the VNAT table again before saying so (a restarted daemon has another).
       client.onReconnected((v) => { this.log.info(`reconnected to daemon ${v.version} (pid ${v.pid})`); }),
     );
-    this.setStatus(await client.status());
-    await client.followVnat();
-    await client.subscribeLogs(this.daemonLogLevel());
+    this.setStatus(await withinDeadline('status', ATTACH_STEP_MS, client.status()));
+    await withinDeadline('the VNAT table', ATTACH_STEP_MS, client.followVnat());
+    await withinDeadline('the log subscription', ATTACH_STEP_MS, client.subscribeLogs(this.daemonLogLevel()));
   }
 
   private setStatus(s: DaemonStatus | undefined): void {
