@@ -232,13 +232,14 @@ describe('extension host killed: the daemon keeps the connection, windows re-att
       await w.wb.openViewContainer('Telepresence');
       const ms = await assertReattached(statusBarBefore, t1);
       const newHosts = w.server.extensionHosts();
-      console.log(`# new window re-attached ${ms} ms after it was opened; extension hosts: ${describeHosts(newHosts)}`);
+      const split = attachSplit(w.server.extensionLogTail(), t1);
+      console.log(`# new window re-attached ${ms} ms after it was opened${split ? ` (log times: activated ${split.activatedMs} ms after it opened, attached ${split.attachedMs} ms after activation)` : ''}; extension hosts: ${describeHosts(newHosts)}`);
       assert.equal(newHosts.length, 1, describeHosts(newHosts));
       await assertVnatRow(echoIp, echoVip, /echo\.default/);
       await w.wb.screenshot('extension-host-killed-new-window');
       await assertDaemonUnaffected('after the new window re-attached');
       row.survived = 1;
-      row.recovery = `daemon untouched; new window re-attached ${(ms / 1000).toFixed(1)} s after it opened`;
+      row.recovery = `daemon untouched; new window re-attached ${(ms / 1000).toFixed(1)} s after it opened${split ? `; the extension's log puts the window's activation ~${(split.activatedMs / 1000).toFixed(1)} s after it opened (VS Code starting its extension host) and the attach ${split.attachedMs} ms after that` : ''}`;
       row.note = `no extension host ran for ${((t1 - t0) / 1000).toFixed(1)} s: echo.default answered, routes and session unchanged; the new window showed the connection and the earlier mapping without a consent prompt or a connect`;
     }));
 
@@ -252,3 +253,21 @@ describe('extension host killed: the daemon keeps the connection, windows re-att
     assert.equal(diffSnapshots(clean, snapshotNamespace(w.lab.workstationNetns)), '');
   });
 });
+
+/**
+ * From the extension's logs: when the newest window's extension activated and
+ * when it attached to the daemon, in ms after `since` and after activation.
+ * Splits a window's re-attach time into VS Code's part and ours.
+ */
+function attachSplit(logs: string, since: number): { activatedMs: number; attachedMs: number } | undefined {
+  const newest = logs.split(/^== /m).pop() ?? '';
+  const at = (what: RegExp): number | undefined => {
+    const line = newest.split('\n').find((l) => what.test(l));
+    const stamp = line && /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})/.exec(line);
+    return stamp ? new Date(`${stamp[1]}T${stamp[2]}`).getTime() : undefined;
+  };
+  const activated = at(/ Telepresence activated in /);
+  const attached = at(/ attached to the running daemon /);
+  if (activated === undefined || attached === undefined) return undefined;
+  return { activatedMs: activated - since, attachedMs: attached - activated };
+}
