@@ -9,11 +9,11 @@ import { DaemonNotRunning } from '../client/daemon/daemonErrors';
 import { ProcessLauncher } from '../client/daemon/daemonLauncher';
 import { ensureDaemon } from '../client/daemon/ensureDaemon';
 import type { DaemonLaunchSpec } from '../client/daemon/launchCommands';
-import { DEFAULT_SOCKET_PATH } from '../daemon/protocol/rpc';
+import { clientSocketPath } from '../daemon/protocol/socketPath';
 import type { CliEnvironment } from './dispatcher';
 
 export function socketPath(env: CliEnvironment): string {
-  return env.env.TPV_SOCKET || DEFAULT_SOCKET_PATH;
+  return clientSocketPath(undefined, env.env);
 }
 
 /** The user the daemon serves: the one who typed the command, also under sudo. */

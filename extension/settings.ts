@@ -1,7 +1,7 @@
 // The extension's settings, read in one place with their defaults.
 import * as vscode from 'vscode';
 import type { LogLevel } from '../daemon/protocol/rpc';
-import { DEFAULT_SOCKET_PATH } from '../daemon/protocol/socketPath';
+import { clientSocketPath } from '../daemon/protocol/socketPath';
 
 export type LauncherSetting = 'auto' | 'pkexec' | 'sudo' | 'direct';
 
@@ -23,7 +23,7 @@ export function readSettings(): TelepresenceSettings {
   const c = vscode.workspace.getConfiguration('telepresence');
   return {
     kubeconfig: c.get<string>('kubeconfig', '').trim(),
-    socketPath: c.get<string>('daemon.socketPath', DEFAULT_SOCKET_PATH).trim() || DEFAULT_SOCKET_PATH,
+    socketPath: socketPathSetting(c),
     launcher: c.get<LauncherSetting>('daemon.launcher', 'auto'),
     logLevel: c.get<LogLevel>('daemon.logLevel', 'info'),
     idleExitSeconds: c.get<number>('daemon.idleExitSeconds', 300),
@@ -46,4 +46,14 @@ export function readRoutingSettings(): Record<string, unknown> {
     if (v !== undefined) out[key] = v;
   }
   return out;
+}
+
+/**
+ * The daemon socket: the setting when the user set it, else TPV_SOCKET as for
+ * `tpv`, else the default. The manifest's default does not count as set, or the
+ * environment could never apply.
+ */
+function socketPathSetting(c: vscode.WorkspaceConfiguration): string {
+  const i = c.inspect<string>('daemon.socketPath');
+  return clientSocketPath(i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue, process.env);
 }

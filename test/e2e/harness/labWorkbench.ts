@@ -65,7 +65,10 @@ export class LabWorkbench {
     w.server = new CodeServer({
       vsix: vsix.path,
       netns: w.lab.workstationNetns,
-      env: { KUBECONFIG: w.lab.kubeconfig },
+      // TPV_SOCKET as well as the setting: a window opened after a frozen one was killed sometimes
+      // gets no user settings at all from code-server (not even live changes), and would look for
+      // the daemon on the default socket.
+      env: { KUBECONFIG: w.lab.kubeconfig, TPV_SOCKET: w.socketPath },
       settings: {
         'telepresence.daemon.socketPath': w.socketPath,
         'telepresence.daemon.stateDir': join(w.dir, 'state'),
