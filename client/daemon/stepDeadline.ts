@@ -1,6 +1,7 @@
 // A daemon request that never answers must not leave a client waiting
 // forever in silence: the step fails with a message naming it, and the
 // caller logs it and tries again.
+import { withDeadline } from '../../daemon/deadline';
 
 export class StepTimedOut extends Error {
   override readonly name = 'StepTimedOut';
@@ -10,14 +11,6 @@ export class StepTimedOut extends Error {
 }
 
 /** `work` settled, or StepTimedOut after `ms`; the timer never outlives the step. */
-export async function withinDeadline<T>(step: string, ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StepTimedOut(step, ms)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withinDeadline<T>(step: string, ms: number, work: Promise<T>): Promise<T> {
+  return withDeadline(ms, () => work, () => new StepTimedOut(step, ms));
 }

@@ -13,6 +13,7 @@ import {
   errorReply, firstQuestionName, isResponse, opcodeOf, questionCount, udpReplyLimit,
 } from './dnsMessages';
 import { addressFromPtrName, parseSubnet, ptrNameFromAddress, subnetContains, type Subnet } from './reverseNames';
+import { withDeadline } from '../deadline';
 
 export type QueryTransport = 'udp' | 'tcp';
 
@@ -65,6 +66,7 @@ export interface ResolutionStats {
 type PtrTarget = { kind: 'virtual'; address: string } | { kind: 'cluster' } | { kind: 'none' };
 
 class DeadlineError extends Error {}
+const noAnswerWithin = (ms: number): DeadlineError => new DeadlineError(`no answer within ${ms} ms`);
 
 export class DnsResolution {
   private readonly clusterDomain: string;
@@ -219,12 +221,12 @@ export class DnsResolution {
 
   private askCluster(clusterName: string, question: Question): Promise<ClusterLookup> {
     return this.cache.lookup(clusterName, question.type, () =>
-      withDeadline(this.clusterTimeoutMs, (signal) => this.opts.clusterResolver(clusterName, question.type, signal)));
+      withDeadline(this.clusterTimeoutMs, (signal) => this.opts.clusterResolver(clusterName, question.type, signal), () => noAnswerWithin(this.clusterTimeoutMs)));
   }
 
   private forward(query: Buffer, transport: QueryTransport): Promise<Buffer> {
     this.stats.forwarded++;
-    return withDeadline(this.forwardTimeoutMs, (signal) => this.opts.forward(query, transport, signal));
+    return withDeadline(this.forwardTimeoutMs, (signal) => this.opts.forward(query, transport, signal), () => noAnswerWithin(this.forwardTimeoutMs));
   }
 
   private reply(decoded: DecodedPacket, question: Question, answers: Answer[], rcode: number, transport: QueryTransport): Buffer {
@@ -263,24 +265,4 @@ function nameIsFaithful(query: Buffer, name: string): boolean {
 
 function normalizeSearch(domains: readonly string[]): string[] {
   return domains.map((d) => normalizeName(d.trim()).replace(/^\.+/, '')).filter((d) => d.length > 0);
-}
-
-/**
- * Runs `work` with an abort signal that fires after `ms`, and rejects at the
- * deadline even if `work` ignores the signal.
- */
-async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new DeadlineError(`no answer within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([work(controller.signal), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -9,6 +9,7 @@ import { readRoutingSettings, readSettings } from '../settings';
 import type { Services } from '../services';
 import type { ConsentFactsProvider } from '../daemon/daemonSession';
 import { recentFirst, remember } from './recentFirst';
+import { withDeadline } from '../../daemon/deadline';
 
 export interface ConnectArgs {
   context?: string;
@@ -150,10 +151,7 @@ async function pickNamespace(s: Services, ctx: ContextSummary, names: string[], 
 async function podCidrs(kc: import('@kubernetes/client-node').KubeConfig, s: Services): Promise<string[]> {
   try {
     const { CoreV1Api } = await import('../../client/kube/k8s');
-    const nodes = await Promise.race([
-      kc.makeApiClient(CoreV1Api).listNode({ timeoutSeconds: 3 }),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), 3000)),
-    ]);
+    const nodes = await withDeadline(3000, () => kc.makeApiClient(CoreV1Api).listNode({ timeoutSeconds: 3 }), () => new Error('timed out'));
     return [...new Set(nodes.items.flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])))];
   } catch (e) {
     s.log.debug(`pod CIDRs for the consent dialog: ${(e as Error).message}`);
