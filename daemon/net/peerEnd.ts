@@ -14,6 +14,7 @@
 // This needs only Node built-ins, so the relay (a stock node image) uses it
 // too.
 import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 
 const NOTHING = Buffer.alloc(0);
 
@@ -25,9 +26,8 @@ export interface PeerEndHandlers {
 }
 
 /**
- * Calls `fin` or `reset` once the peer's side of `socket` ends. Pipe the
- * socket with `{ end: false }` and let this end the destination: every byte
- * has gone through the pipe by then. `socket` must allow half-open
+ * Calls `fin` or `reset` once the peer's side of `socket` ends: after every
+ * byte was read (and went through any pipe). `socket` must allow half-open
  * connections, or Node ends our side first and the probe cannot run.
  */
 export function whenPeerEnds(socket: Socket, handlers: PeerEndHandlers): void {
@@ -44,4 +44,15 @@ export function whenPeerEnds(socket: Socket, handlers: PeerEndHandlers): void {
       else handlers.fin();
     });
   });
+}
+
+/**
+ * Pipes `from` into `to` with back-pressure and ends `to` once the peer of
+ * `from` sent its FIN, after every byte; calls `onReset` instead when the
+ * peer reset the connection. How every bridge of a socket to another stream
+ * passes the socket's end on.
+ */
+export function pipeUntilPeerEnds(from: Socket, to: Writable, onReset: (err: Error) => void): void {
+  from.pipe(to, { end: false });
+  whenPeerEnds(from, { fin: () => { if (!to.destroyed) to.end(); }, reset: onReset });
 }

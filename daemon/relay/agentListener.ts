@@ -5,7 +5,7 @@
 // on 127.0.0.1 (same pod network namespace), so an agent left behind never
 // breaks the service.
 import { connect as tcpConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { whenPeerEnds } from '../net/peerEnd';
+import { pipeUntilPeerEnds } from '../net/peerEnd';
 import type { TunnelSession } from '../tunnel/tunnelSession';
 import { bridgeTcp } from './relayDialer';
 import type { AgentForward } from './relayConfig';
@@ -122,10 +122,8 @@ export async function startAgentListeners(forwards: AgentForward[], deps: AgentL
 export function spliceSockets(a: Socket, b: Socket): void {
   const reset = (other: Socket) => () => { if (!other.destroyed) other.resetAndDestroy(); };
   // Each side ends the other on its real FIN only: Node may report a reset as an end.
-  for (const [from, to] of [[a, b], [b, a]] as const) {
-    from.pipe(to, { end: false });
-    whenPeerEnds(from, { fin: () => { if (!to.destroyed) to.end(); }, reset: reset(to) });
-  }
+  pipeUntilPeerEnds(a, b, reset(b));
+  pipeUntilPeerEnds(b, a, reset(a));
   a.on('error', reset(b));
   b.on('error', reset(a));
   a.once('close', () => { if (!b.destroyed && !b.writableEnded) b.destroy(); });

@@ -5,7 +5,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
-import { whenPeerEnds } from '../net/peerEnd';
+import { pipeUntilPeerEnds } from '../net/peerEnd';
 import type { IncomingOpen } from '../tunnel/tunnelSession';
 import type { TunnelDatagrams } from '../tunnel/tunnelDatagrams';
 import type { TunnelStream } from '../tunnel/tunnelStream';
@@ -75,11 +75,7 @@ function dialTcp(req: IncomingOpen, opts: DialerOptions): void {
  */
 export function bridgeTcp(stream: TunnelStream, socket: Socket, target: string, log: RelayLogger): void {
   // The stream ends on the socket's real FIN only: Node may report a reset as an end.
-  socket.pipe(stream, { end: false });
-  whenPeerEnds(socket, {
-    fin: () => { if (!stream.destroyed) stream.end(); },
-    reset: (e) => { stream.destroy(new TunnelError('ECONNRESET', `${target} reset the connection (${e.message})`)); },
-  });
+  pipeUntilPeerEnds(socket, stream, (e) => { stream.destroy(new TunnelError('ECONNRESET', `${target} reset the connection (${e.message})`)); });
   stream.pipe(socket);
   socket.on('error', (e) => {
     log('debug', `${target}: ${e.message}`);

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { ScopedLogger } from '../log/logger';
 import type { FlowEndpoints, TcpVerdict, UdpDatagram } from '../stack/flowTypes';
-import { whenPeerEnds } from '../net/peerEnd';
+import { pipeUntilPeerEnds } from '../net/peerEnd';
 import { TunnelError, isTunnelError, remoteCodeOf } from '../tunnel/tunnelErrors';
 import type { TunnelDatagrams } from '../tunnel/tunnelDatagrams';
 import type { TunnelStream } from '../tunnel/tunnelStream';
@@ -129,11 +129,7 @@ export class FlowForwarder {
     }
     // pipe() keeps back-pressure in both directions; half-closes pass through. The client's
     // side ends the stream on its real FIN only: Node may report a reset as an end.
-    socket.pipe(stream, { end: false });
-    whenPeerEnds(socket, {
-      fin: () => { if (!stream.destroyed) stream.end(); },
-      reset: (e) => { socket.destroy(); stream.destroy(new TunnelError('ECONNRESET', `the client reset the connection (${e.message})`)); },
-    });
+    pipeUntilPeerEnds(socket, stream, (e) => { socket.destroy(); stream.destroy(new TunnelError('ECONNRESET', `the client reset the connection (${e.message})`)); });
     stream.pipe(socket);
     // The cluster side reset, or the tunnel died: the client must see a reset too. A plain
     // close would send FIN, and a client reading until EOF would take a cut-off transfer for a
