@@ -66,8 +66,8 @@ export class LabWorkbench {
       vsix: vsix.path,
       netns: w.lab.workstationNetns,
       // TPV_SOCKET as well as the setting: a window opened after a frozen one was killed sometimes
-      // gets no user settings at all from code-server (not even live changes), and would look for
-      // the daemon on the default socket.
+      // does not get the suite's user settings from code-server, and would look for the daemon
+      // on the default socket.
       env: { KUBECONFIG: w.lab.kubeconfig, TPV_SOCKET: w.socketPath },
       settings: {
         'telepresence.daemon.socketPath': w.socketPath,
