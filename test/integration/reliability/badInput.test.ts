@@ -140,7 +140,7 @@ describe('bad input against the daemon in the lab', { skip }, () => {
       const now = await ws.status();
       assert.equal(now.pid, status.pid, 'the daemon restarted');
       assert.equal(now.connection.state, 'connected', JSON.stringify(now.connection));
-      assert.ok(await ws.httpOk(), 'HTTP to echo.default failed after the storm');
+      await ws.assertHttpOk('after the storm');
       assert.ok(await ws.udpEcho(echoVip), 'UDP echo failed after the storm');
       row.dataLost = await ws.integrityLoss(4 << 20);
       assert.equal(row.dataLost, 0, 'a 4 MiB echo came back different');
@@ -171,7 +171,7 @@ describe('bad input against the daemon in the lab', { skip }, () => {
       assert.equal(dig.stdout.trim(), echoVip, `the resolver no longer answers: ${dig.stdout}${dig.stderr}`);
       const corp = await ws.exec('getent', ['hosts', lab.vpnHostName]);
       assert.match(corp.stdout, new RegExp(lab.vpnHost.replace(/\./g, '\\.')), `forwarding to the original resolver broke: ${corp.stdout}${corp.stderr}`);
-      assert.ok(await ws.httpOk(), 'HTTP to echo.default failed after the DNS fuzz');
+      await ws.assertHttpOk('after the DNS fuzz');
       assert.equal((await ws.status()).pid, status.pid, 'the daemon restarted');
       row.survived = row.tried;
       row.dataLost = null;

@@ -36,6 +36,10 @@ export interface DnsFuzzResult {
   tcpReplies: number;
   tcpBadReplies: number;
   firstProblems: string[];
+  /** UDP answers that took a second or more, by rcode: a resolver waiting out its own deadline. */
+  slowAnswers: Record<string, number>;
+  /** The slowest UDP answers: how long, what they said, and the question (when it decodes). */
+  slowest: Array<{ ms: number; rcode: string; how: string; question: string }>;
   ms: number;
 }
 
@@ -126,11 +130,31 @@ function replyProblem(reply: Buffer, id: number, query: Buffer): string | undefi
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
+const SLOW_MS = 1000;
+const SLOWEST_KEPT = 8;
+
+function noteLatency(res: DnsFuzzResult, ms: number, rcode: string, how: string, query: Buffer): void {
+  if (ms >= SLOW_MS) res.slowAnswers[rcode] = (res.slowAnswers[rcode] ?? 0) + 1;
+  if (res.slowest.length === SLOWEST_KEPT && ms <= res.slowest[SLOWEST_KEPT - 1]!.ms) return;
+  res.slowest.push({ ms, rcode, how, question: describeQuestion(query) });
+  res.slowest.sort((a, b) => b.ms - a.ms);
+  res.slowest.length = Math.min(res.slowest.length, SLOWEST_KEPT);
+}
+
+function describeQuestion(query: Buffer): string {
+  try {
+    const q = dnsPacket.decode(query).questions?.[0];
+    return q ? `${q.name} ${q.type} ${q.class}` : 'no question';
+  } catch {
+    return `undecodable ${query.subarray(0, 48).toString('hex')}`;
+  }
+}
+
 async function udpFuzz(task: DnsFuzzTask, r: Random, res: DnsFuzzResult): Promise<void> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((ok) => sock.bind(0, ok));
   // id → what we sent; ids are recycled only after their query settled.
-  const outstanding = new Map<number, { expect: boolean; timer: NodeJS.Timeout; answered: number; query: Buffer; how: string }>();
+  const outstanding = new Map<number, { expect: boolean; timer: NodeJS.Timeout; answered: number; query: Buffer; how: string; sentAt: number }>();
   const freeIds = Array.from({ length: 65536 }, (_, i) => i);
   let settle: (() => void) | undefined;
   const done = (id: number) => {
@@ -151,7 +175,11 @@ async function udpFuzz(task: DnsFuzzTask, r: Random, res: DnsFuzzResult): Promis
     o.answered++;
     const problem = replyProblem(m, id, o.query);
     if (problem) { res.udpBadReplies++; if (res.firstProblems.length < 10) res.firstProblems.push(`${problem}; query (${o.how}) ${o.query.toString('hex')}; reply ${m.toString('hex')}`); }
-    else { const rc = RCODES[m[3]! & 0x0f] ?? `rcode${m[3]! & 0x0f}`; res.rcodes[rc] = (res.rcodes[rc] ?? 0) + 1; }
+    else {
+      const rc = RCODES[m[3]! & 0x0f] ?? `rcode${m[3]! & 0x0f}`;
+      res.rcodes[rc] = (res.rcodes[rc] ?? 0) + 1;
+      noteLatency(res, Date.now() - o.sentAt, rc, o.how, o.query);
+    }
     done(id);
   });
   for (let i = 0; i < task.udpQueries; i++) {
@@ -163,7 +191,7 @@ async function udpFuzz(task: DnsFuzzTask, r: Random, res: DnsFuzzResult): Promis
     if (expect) res.udpExpectingReply++;
     // A query that deserves no answer is settled after a short wait (a reply would still be caught as unexpected until then).
     const timer = setTimeout(() => done(id), expect ? task.replyTimeoutMs : 500);
-    outstanding.set(id, { expect, timer, answered: 0, query: bytes, how });
+    outstanding.set(id, { expect, timer, answered: 0, query: bytes, how, sentAt: Date.now() });
     sock.send(bytes, task.port, task.server);
     res.udpSent++;
   }
@@ -220,7 +248,7 @@ async function main(task: DnsFuzzTask): Promise<DnsFuzzResult> {
   const r = seededRandom(task.seed);
   const res: DnsFuzzResult = {
     udpSent: 0, udpExpectingReply: 0, udpAnswered: 0, udpUnanswered: 0, udpUnexpectedReplies: 0, udpBadReplies: 0, duplicateReplies: 0,
-    rcodes: {}, mutations: {}, tcpConnections: 0, tcpFramesSent: 0, tcpReplies: 0, tcpBadReplies: 0, firstProblems: [], ms: 0,
+    rcodes: {}, mutations: {}, tcpConnections: 0, tcpFramesSent: 0, tcpReplies: 0, tcpBadReplies: 0, firstProblems: [], slowAnswers: {}, slowest: [], ms: 0,
   };
   const t0 = Date.now();
   await Promise.all([udpFuzz(task, r, res), tcpFuzz(task, seededRandom(task.seed + 1), res)]);

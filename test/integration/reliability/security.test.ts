@@ -82,7 +82,7 @@ describe('security of the relay and of the daemon\'s files, in the lab', { skip 
       const ok = byLabel.get(right.label)!;
       assert.deepEqual(ok.frames.map((f) => f.type), ['HELLO_ACK', 'OPEN_OK'], `the right secret must work (the probe itself is sound): ${JSON.stringify(ok)}`);
       // The daemon's own tunnel was not disturbed by any of it.
-      assert.ok(await ws.httpOk(), 'HTTP to echo.default failed after the probes');
+      await ws.assertHttpOk('after the probes');
       const restarts = (await ws.kubectl('get', 'pods', '-n', 'default', '-l', RELAY_SELECTOR, '-o', 'jsonpath={.items[0].status.containerStatuses[0].restartCount}')).stdout.trim();
       assert.equal(restarts, '0', 'the relay restarted');
       row.dataLost = null;

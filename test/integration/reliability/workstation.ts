@@ -2,12 +2,16 @@
 // (test/support/labWorkstation.ts) plus probes these suites use after each
 // fault: a short HTTP request, a UDP echo, an integrity transfer, and helper
 // scripts of this folder run in the namespace through tsx.
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { LabWorkstation } from '../../support/labWorkstation';
 
 export { alive, repoRoot, run, timeUntil, type Run } from '../../support/labWorkstation';
 /** Label selector of the relay pods (daemon/cluster/relayManifests.ts). */
 export { RELAY_SELECTOR } from '../../../daemon/cluster/relayManifests';
+
+/** curl's exit code for a host name the resolver did not turn into an address. */
+const CURL_COULD_NOT_RESOLVE = 6;
 
 export class Workstation extends LabWorkstation {
   constructor(lab: ConstructorParameters<typeof LabWorkstation>[0]) {
@@ -27,8 +31,40 @@ export class Workstation extends LabWorkstation {
 
   /** One short HTTP request to echo.default through the system resolver and the daemon. */
   async httpOk(target = 'http://echo.default/', timeoutSeconds = 2): Promise<boolean> {
-    const r = await this.exec('curl', ['-sS', '--max-time', String(timeoutSeconds), target], (timeoutSeconds + 3) * 1000);
-    return r.code === 0 && /pod=echo-/.test(r.stdout);
+    return (await this.httpProbe(target, timeoutSeconds)).ok;
+  }
+
+  /**
+   * The same request, with what curl saw when it failed: its exit code, its
+   * error and how far it got (name lookup, connect, first byte), so an
+   * assertion says which part of the path broke.
+   */
+  async httpProbe(target = 'http://echo.default/', timeoutSeconds = 2): Promise<{ ok: boolean; detail: string }> {
+    const timings = '\\n%{http_code} lookup %{time_namelookup}s connect %{time_connect}s first byte %{time_starttransfer}s total %{time_total}s';
+    const r = await this.exec('curl', ['-sS', '--max-time', String(timeoutSeconds), '-w', timings, target], (timeoutSeconds + 3) * 1000);
+    const lines = r.stdout.trimEnd().split('\n');
+    const progress = lines.pop() ?? '';
+    const body = lines.join('\n');
+    const ok = r.code === 0 && /pod=echo-/.test(body);
+    const detail = `curl ${target} exited ${r.code}: ${r.stderr.trim() || 'no error'}; ${progress}${ok ? '' : `; body: ${body.slice(0, 200)}`}`;
+    return { ok, detail: r.code === CURL_COULD_NOT_RESOLVE ? `${detail}\n${await this.lookupAccount(new URL(target).hostname)}` : detail };
+  }
+
+  /** What the resolver says about `host` right now, question by question as the stub resolver asks them. */
+  private async lookupAccount(host: string): Promise<string> {
+    const conf = await this.exec('cat', ['/etc/resolv.conf']);
+    const lines = [`resolv.conf: ${conf.stdout.trim().replace(/\n+/g, ' | ')}`];
+    for (const type of ['A', 'AAAA']) {
+      const d = await this.exec('dig', ['+time=2', '+tries=1', '+search', '+noall', '+comments', '+answer', host, type]);
+      lines.push(`dig +search ${host} ${type}: ${d.stdout.replace(/\s+/g, ' ').trim()}`);
+    }
+    return lines.join('\n');
+  }
+
+  /** Fails with curl's account of the request unless echo.default answers. */
+  async assertHttpOk(when: string): Promise<void> {
+    const http = await this.httpProbe();
+    assert.ok(http.ok, `HTTP to echo.default failed ${when}: ${http.detail}`);
   }
 
   /** One datagram to the UDP echo port of `vip` and its answer. */
