@@ -1,6 +1,7 @@
 // What the daemon's connect code starts: the local DNS server answering
 // cluster names through the cluster, rewriting VNAT addresses, and relaying
 // everything else to the original nameservers.
+import { readFileSync } from 'node:fs';
 import type { DnsMapping } from './answerRewrite';
 import type { ClusterResolver } from './clusterResolver';
 import { DnsResolution } from './dnsResolution';
@@ -60,7 +61,12 @@ export async function startLocalDns(opts: LocalDnsOptions): Promise<LocalDns> {
   const port = opts.listen.port ?? 53;
   // Never forward to ourselves: that would loop until the deadline.
   const upstream = opts.originalNameservers.filter((ns) => !(sameIp(ns.address, opts.listen.address) && ns.port === port));
-  const upstreamForwarder = createUpstreamForwarder({ nameservers: upstream, socketMark: opts.socketMark });
+  const upstreamForwarder = createUpstreamForwarder({
+    nameservers: upstream,
+    socketMark: opts.socketMark,
+    // The mark means the nftables redirect is in place, and with it the port reuse portQuarantine.ts explains.
+    udpPortHoldMs: opts.socketMark === undefined ? 0 : conntrackUdpHoldMs(),
+  });
   const resolution = new DnsResolution({
     clusterDomain: opts.clusterDomain,
     namespace: opts.namespace,
@@ -83,9 +89,26 @@ export async function startLocalDns(opts: LocalDnsOptions): Promise<LocalDns> {
     port: server.port,
     resolution,
     setNamespaces: (namespaces) => resolution.setNamespaces(namespaces),
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      upstreamForwarder.close();
+    },
   };
 }
+
+/** How long conntrack remembers a finished UDP exchange here, plus a margin for timer slack. */
+export function conntrackUdpHoldMs(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): number {
+  let seconds = DEFAULT_CONNTRACK_UDP_TIMEOUT_SECONDS;
+  try {
+    const value = Number(read('/proc/sys/net/netfilter/nf_conntrack_udp_timeout').trim());
+    if (Number.isInteger(value) && value > 0 && value <= 3600) seconds = value;
+  } catch {
+    /* no conntrack sysctls visible (module not loaded yet): the kernel's default applies */
+  }
+  return seconds * 1000 + 2000;
+}
+
+const DEFAULT_CONNTRACK_UDP_TIMEOUT_SECONDS = 30;
 
 function sameIp(a: string, b: string): boolean {
   try {

@@ -167,7 +167,7 @@ test('the server refuses to forward to itself instead of looping', async (t) => 
   assert.equal(dns.resolution.stats.queries, 1);
 });
 
-test('a query of our own forwarder that comes back to us (a redirect loop) is answered SERVFAIL, not forwarded again', async (t) => {
+test('a query of our own forwarder that comes back to us (a redirect loop) is recognized at once, sent again from other sockets a few times, then answered SERVFAIL', async (t) => {
   // The forwarder points at the server itself, as an unmarked forwarder behind the DNAT redirect would.
   const nameservers: Nameserver[] = [];
   const upstream = createUpstreamForwarder({ nameservers, attemptTimeoutMs: 1000 });
@@ -182,6 +182,7 @@ test('a query of our own forwarder that comes back to us (a redirect loop) is an
   const r = await udpAsk(server.port, 'example.com');
   assert.equal((r as { rcode?: string }).rcode, 'SERVFAIL');
   assert.ok(Date.now() - started < 500, 'no waiting for a deadline');
-  assert.equal(resolution.stats.loops, 1);
-  assert.equal(resolution.stats.forwarded, 1, 'forwarded once, then recognized');
+  // A port whose conntrack entry belongs to a program's redirected query loops once; one that always loops is a setup error.
+  assert.equal(resolution.stats.loops, 5, 'each of the five tries came back and was recognized');
+  assert.equal(resolution.stats.forwarded, 1, 'the client\'s query was forwarded once; the loops were not forwarded again');
 });
