@@ -10,7 +10,7 @@
 // glibc tries `echo` as typed, which we resolve as echo.<namespace>.svc.cluster.local.
 // `echo.default` has a dot, so glibc sends it as typed first and we resolve it
 // because `default` is a namespace of the cluster.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -30,6 +30,24 @@ async function inWs(w: Workstation, ...cmd: string[]): Promise<string> {
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return `exit ${e.code}: ${(e.stdout ?? '').trim()} ${(e.stderr ?? '').trim()}`.trim();
   }
+}
+
+/** A workstation namespace with its corporate DNS up and the daemon-like process ready; both go when `t` ends. */
+async function workstationWithDaemon(t: TestContext, tag: string, config?: Parameters<typeof startDaemonLike>[1]) {
+  const w = createWorkstation(tag);
+  t.after(() => w.destroy());
+  await w.corpDns.waitFor('ready');
+  const daemon = startDaemonLike(w, config);
+  t.after(() => daemon.kill());
+  await daemon.event('ready');
+  return { w, daemon };
+}
+
+/** The JSON of a fixture's `result {...}` line. */
+function fixtureResult<T>(out: string): T {
+  const line = out.split('\n').find((l) => l.startsWith('result '));
+  assert.ok(line, out);
+  return JSON.parse(line.slice('result '.length)) as T;
 }
 
 const corpSaw = (w: Workstation, name: string) => w.corpDns.lines.filter((l) => l.startsWith(`Q ${name} `));
@@ -85,12 +103,7 @@ test('cluster names resolve to virtual IPs, other names through the corporate DN
 });
 
 test('without the socket mark our forwarder would be caught by its own redirect: the loop is cut, nothing reaches the VPN', { skip }, async (t) => {
-  const w = createWorkstation('dm');
-  t.after(() => w.destroy());
-  await w.corpDns.waitFor('ready');
-  const daemon = startDaemonLike(w, { markForwarder: false });
-  t.after(() => daemon.kill());
-  await daemon.event('ready');
+  const { w, daemon } = await workstationWithDaemon(t, 'dm', { markForwarder: false });
   const started = Date.now();
   assert.match(await inWs(w, 'dig', '+tries=1', '+time=3', 'intranet.corp'), /status: SERVFAIL/);
   assert.ok(Date.now() - started < 2500, 'the loop is recognized at once, not after a timeout');
@@ -106,21 +119,14 @@ test('a program handed a source port our forwarder just used is still redirected
   // The failure this guards against: after a forwarded query from port P, conntrack remembers the
   // un-redirected flow P -> 10.0.0.53:53 for 30 s; a stub resolver that gets P in that time skips
   // the redirect and hears the corporate NXDOMAIN for a cluster name.
-  const w = createWorkstation('dp');
-  t.after(() => w.destroy());
-  await w.corpDns.waitFor('ready');
-  const daemon = startDaemonLike(w);
-  t.after(() => daemon.kill());
-  await daemon.event('ready');
+  const { w, daemon } = await workstationWithDaemon(t, 'dp');
   const names = Array.from({ length: 60 }, (_, i) => `nothere-${i}.example`);
   for (const name of names) assert.match(await inWs(w, 'dig', '+tries=1', '+time=3', name), /status: NXDOMAIN/);
   await new Promise((r) => setTimeout(r, 100)); // let the corporate server's log lines arrive
   const ports = [...new Set(names.flatMap((n) => corpSaw(w, n)).map((l) => /udp:(\d+) /.exec(l)?.[1]).filter((p): p is string => p !== undefined))];
   assert.ok(ports.length >= 50, `the corporate server saw our forwarder from only ${ports.length} ports: ${w.corpDns.lines.slice(-5).join(' | ')}`);
   const out = await inWs(w, process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/dns/fixtures/portReuseClient.ts'), CORP_DNS, 'echo.default.svc.cluster.local', '246.246.0.1', ports.join(','));
-  const line = out.split('\n').find((l) => l.startsWith('result '));
-  assert.ok(line, out);
-  const r = JSON.parse(line.slice(7)) as { held: number; ours: number; other: string[] };
+  const r = fixtureResult<{ held: number; ours: number; other: string[] }>(out);
   t.diagnostic(`${ports.length} forwarder ports: ${r.held} still held by the forwarder, ${r.ours} answered by us, ${r.other.length} otherwise`);
   assert.deepEqual(r.other, [], 'a query from a port the forwarder had used went elsewhere');
   assert.equal(r.held + r.ours, ports.length);
@@ -132,17 +138,10 @@ test('a forwarder query that lands on a port of a program\'s recent redirected q
   // The other direction of the same conntrack reuse: our socket gets a port whose entry still says
   // "redirect to the local server", so our query comes back to us. With 2,000 ports in that state,
   // about 7 % of the ephemeral range, 200 forwarded queries meet one about 14 times.
-  const w = createWorkstation('dr');
-  t.after(() => w.destroy());
-  await w.corpDns.waitFor('ready');
-  const daemon = startDaemonLike(w);
-  t.after(() => daemon.kill());
-  await daemon.event('ready');
+  const { w, daemon } = await workstationWithDaemon(t, 'dr');
   const out = await inWs(w, process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/dns/fixtures/busyPorts.ts'),
     CORP_DNS, 'echo.default.svc.cluster.local', '246.246.0.1', 'intranet.corp', '10.1.2.3', '2000', '200');
-  const line = out.split('\n').find((l) => l.startsWith('result '));
-  assert.ok(line, out);
-  const r = JSON.parse(line.slice(7)) as { clusterOk: number; forwardedOk: number; problems: string[] };
+  const r = fixtureResult<{ clusterOk: number; forwardedOk: number; problems: string[] }>(out);
   t.diagnostic(`2000 cluster queries from fresh ports: ${r.clusterOk} answered by us; 200 forwarded: ${r.forwardedOk} answered by the corporate server`);
   assert.deepEqual(r.problems, []);
   assert.equal(r.clusterOk, 2000);
@@ -152,17 +151,10 @@ test('a forwarder query that lands on a port of a program\'s recent redirected q
 });
 
 test('measurement: local DNS server throughput and latency for cluster names (bounded)', { skip }, async (t) => {
-  const w = createWorkstation('dq');
-  t.after(() => w.destroy());
-  await w.corpDns.waitFor('ready');
-  const daemon = startDaemonLike(w);
-  t.after(() => daemon.kill());
-  await daemon.event('ready');
+  const { w, daemon } = await workstationWithDaemon(t, 'dq');
   const load = async (server: string, total: number, concurrency: number) => {
     const out = await inWs(w, process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/dns/fixtures/dnsLoad.ts'), server, 'echo.default.svc.cluster.local', String(total), String(concurrency), '246.246.0.1');
-    const line = out.split('\n').find((l) => l.startsWith('result '));
-    assert.ok(line, out);
-    return JSON.parse(line.slice(7)) as { qps: number; p50Ms: number; p99Ms: number; answered: number; lost: number; wrong: number };
+    return fixtureResult<{ qps: number; p50Ms: number; p99Ms: number; answered: number; lost: number; wrong: number }>(out);
   };
   const runs = [
     ['direct to the TUN address, 32 in flight', await load(TUN_ADDRESS, 10000, 32), 10000],
