@@ -2,14 +2,21 @@
 // the daemon gets exactly what a process in the pod would (records, TTLs,
 // NXDOMAIN, SRV) and can apply search paths itself. UDP first; a truncated
 // answer is asked again over TCP, as resolvers do.
+//
+// A lost datagram is sent again on the same socket well inside the daemon's
+// own 2 s deadline (dnsResolution.ts): waiting a whole attempt before trying
+// again would turn every lost packet into a SERVFAIL on the workstation. A
+// reply to any of the copies counts, so a slow first answer is not wasted.
 import { createSocket } from 'node:dgram';
 import { isIPv6, connect as tcpConnect } from 'node:net';
 import type { DnsServerAddress } from './resolvConf';
 
 export interface DnsForwarderOptions {
   servers: DnsServerAddress[];
-  /** Per attempt. Default 2 s. */
+  /** Per server and round. Default 1500 ms (the daemon gives up after 2 s). */
   attemptTimeoutMs?: number;
+  /** Within an attempt the query is sent again this often until a reply comes. Default 400 ms. */
+  resendEveryMs?: number;
   /** Rounds over all servers. Default 2. */
   rounds?: number;
 }
@@ -17,7 +24,8 @@ export interface DnsForwarderOptions {
 export type DnsForwarder = (query: Buffer) => Promise<Buffer>;
 
 export function createDnsForwarder(opts: DnsForwarderOptions): DnsForwarder {
-  const attemptMs = opts.attemptTimeoutMs ?? 2000;
+  const attemptMs = opts.attemptTimeoutMs ?? 1500;
+  const resendMs = opts.resendEveryMs ?? 400;
   const rounds = opts.rounds ?? 2;
   return async (query) => {
     if (query.length < 12) throw Object.assign(new Error('a DNS query needs at least a 12-byte header'), { code: 'EINVAL' });
@@ -26,7 +34,7 @@ export function createDnsForwarder(opts: DnsForwarderOptions): DnsForwarder {
     for (let r = 0; r < rounds; r++) {
       for (const server of opts.servers) {
         try {
-          const reply = await udpExchange(server, query, attemptMs);
+          const reply = await udpExchange(server, query, attemptMs, resendMs);
           // TC bit: the answer did not fit a datagram.
           if ((reply[2]! & 0x02) !== 0) return await tcpExchange(server, query, attemptMs * 2);
           return reply;
@@ -40,11 +48,16 @@ export function createDnsForwarder(opts: DnsForwarderOptions): DnsForwarder {
   };
 }
 
-function udpExchange(server: DnsServerAddress, query: Buffer, timeoutMs: number): Promise<Buffer> {
+function udpExchange(server: DnsServerAddress, query: Buffer, timeoutMs: number, resendMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
+    let resend: NodeJS.Timeout | undefined;
+    let finished = false;
     const done = (err: Error | null, reply?: Buffer) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
+      clearInterval(resend);
       sock.close();
       if (err) reject(err);
       else resolve(reply!);
@@ -55,7 +68,10 @@ function udpExchange(server: DnsServerAddress, query: Buffer, timeoutMs: number)
       // Only the answer to this query (same id) counts; stray datagrams are ignored.
       if (msg.length >= 12 && msg[0] === query[0] && msg[1] === query[1]) done(null, msg);
     });
-    sock.connect(server.port, server.host, () => sock.send(query));
+    sock.connect(server.port, server.host, () => {
+      sock.send(query);
+      resend = setInterval(() => sock.send(query), resendMs);
+    });
   });
 }
 

@@ -4,7 +4,7 @@
 // deployed by an older daemon (compare HelloAccept.softwareVersion).
 
 /** Bump whenever relay behaviour changes; the daemon redeploys a relay reporting another version. */
-export const RELAY_VERSION = '0.3.0';
+export const RELAY_VERSION = '0.3.1';
 export const RELAY_SOFTWARE = 'tpv-relay';
 
 /** Tunnel port (container port the daemon port-forwards to). */
