@@ -135,10 +135,13 @@ export async function benchLabScale(opts: {
   holder.kill('SIGTERM');
   log(`flows: ${opened.opened} opened, ${opened.failed} failed; daemon ${before.daemon.rssMiB.toFixed(0)} → ${held.daemon.rssMiB.toFixed(0)} MiB, relay ${before.relay.rssMiB.toFixed(0)} → ${held.relay.rssMiB.toFixed(0)} MiB`);
   const cpu = (a: { cpuS: number }, b: { cpuS: number }) => ((b.cpuS - a.cpuS) / 5) * 100; // % of one core over 5 s
+  // One clock tick (10 ms) in 5 s is 0.2 % of a core: below that the two readings cannot be told
+  // apart, and 0 against 0 is "as idle", not a ratio of 0.
+  const cpuRatio = (measured: number, baseline: number) => Math.max(0.2, measured) / Math.max(0.2, baseline);
   rows.push({ name: `${opened.opened} idle flows (${opened.failed} failed): daemon RSS vs idle daemon`, baseline: before.daemon.rssMiB, measured: held.daemon.rssMiB, ratio: held.daemon.rssMiB / before.daemon.rssMiB, unit: 'MiB' });
   rows.push({ name: `${opened.opened} idle flows: relay RSS vs idle relay`, baseline: before.relay.rssMiB, measured: held.relay.rssMiB, ratio: held.relay.rssMiB / before.relay.rssMiB, unit: 'MiB' });
-  rows.push({ name: `${opened.opened} idle flows: daemon CPU while held vs idle`, baseline: cpu(before.daemon, idle.daemon), measured: cpu(t0.daemon, held.daemon), ratio: cpu(t0.daemon, held.daemon) / Math.max(0.01, cpu(before.daemon, idle.daemon)), unit: '% core' });
-  rows.push({ name: `${opened.opened} idle flows: relay CPU while held vs idle`, baseline: cpu(before.relay, idle.relay), measured: cpu(t0.relay, held.relay), ratio: cpu(t0.relay, held.relay) / Math.max(0.01, cpu(before.relay, idle.relay)), unit: '% core' });
+  rows.push({ name: `${opened.opened} idle flows: daemon CPU while held vs idle`, baseline: cpu(before.daemon, idle.daemon), measured: cpu(t0.daemon, held.daemon), ratio: cpuRatio(cpu(t0.daemon, held.daemon), cpu(before.daemon, idle.daemon)), unit: '% core' });
+  rows.push({ name: `${opened.opened} idle flows: relay CPU while held vs idle`, baseline: cpu(before.relay, idle.relay), measured: cpu(t0.relay, held.relay), ratio: cpuRatio(cpu(t0.relay, held.relay), cpu(before.relay, idle.relay)), unit: '% core' });
   return rows;
 }
 
